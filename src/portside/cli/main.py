@@ -1,0 +1,369 @@
+"""The portside command line. No deployment logic here: it calls core and execute, and is the one
+place that turns errors into one red line and an exit code."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from portside import __version__
+from portside.config import CONFIG_NAME, load_config
+from portside.context import Context
+from portside.errors import EXIT_CODES, ConfigError, PortsideError
+
+HELP = f"""portside: from a frontend + backend repository to a live nginx gateway on one server.
+
+The workflow:
+
+  portside init .          detect frontend and backend, write portside.toml and Dockerfiles
+  portside check .         validate portside.toml (file, key, problem and fix for every mistake)
+  portside plan --local .  show what 'up' would do, and a diff of every generated file
+  portside up --local .    deploy on this machine: https://localhost:8443
+  portside up .            deploy behind the system nginx on 80/443
+  portside status          releases, containers, health and URLs
+
+Browser -> nginx (80/443) -> / serves the frontend build, /api goes to the backend containers.
+One origin: no CORS. Only 80/443 face the internet. Containers never run as root.
+
+Exit codes: {"; ".join(f"{k} {v}" for k, v in EXIT_CODES.items())}.
+"""
+
+app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+err = Console(stderr=True)
+out = Console()
+
+DirArg = Annotated[Path, typer.Argument(help="the app's folder (holds portside.toml)", show_default=True)]
+StateOpt = Annotated[Path | None, typer.Option("--state-dir", envvar="PORTSIDE_STATE_DIR",
+                                               help="where portside keeps its state (default: /var/lib/portside "
+                                               "as root, ~/.local/share/portside otherwise)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _ctx(state_dir: Path | None) -> Context:
+    return Context.create(state_dir, err)
+
+
+def _say(message: str) -> None:
+    err.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}", highlight=False)
+
+
+def _guard(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except PortsideError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        if exc.detail:
+            err.print(exc.detail.rstrip(), highlight=False, markup=False, style="dim")
+        if exc.fix:
+            err.print(f"[bold]fix:[/] {exc.fix}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("[bold red]interrupted[/]")
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception:  # noqa: BLE001 - the one place that catches everything
+        log = Path("/tmp") / f"portside-error-{int(time.time())}.log"
+        log.write_text(traceback.format_exc())
+        err.print(f"[bold red]unexpected error:[/] {sys.exc_info()[1]!r}. The full trace is in {log}; "
+                  "please report it.")
+        raise typer.Exit(1) from None
+
+
+@app.callback(invoke_without_command=True)
+def _main(version: Annotated[bool, typer.Option("--version", help="print the version")] = False) -> None:
+    if version:
+        out.print(f"portside {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def init(
+    directory: DirArg = Path("."),
+    name: Annotated[str | None, typer.Option(help="app name (default: from the folder)")] = None,
+) -> None:
+    """Detect the frontend and backend and write portside.toml, Dockerfiles and .dockerignore.
+
+    Never overwrites a file that exists: yours stay as they are.
+    """
+    from portside.execute.files import init_project
+
+    def go() -> None:
+        written, kept, found = init_project(directory, name)
+        for line in found:
+            err.print(f"detected {line}")
+        for path in written:
+            err.print(f"[green]wrote[/] {path}")
+        for path in kept:
+            err.print(f"[yellow]kept[/] {path} (exists; not overwritten)")
+        err.print(f"next: portside check {directory}  then  portside up --local {directory}")
+
+    _guard(go)
+
+
+@app.command()
+def check(directory: DirArg = Path("."), as_json: JsonOpt = False) -> None:
+    """Validate portside.toml. Every problem names the file, the key, what is wrong and the fix."""
+
+    def go() -> None:
+        try:
+            config = load_config(directory)
+        except ConfigError as exc:
+            if as_json:
+                out.print_json(json.dumps({"ok": False, "problems": exc.problems}))
+                raise typer.Exit(exc.exit_code) from None
+            raise
+        if as_json:
+            out.print_json(json.dumps({"ok": True, "config": config.model_dump(mode="json")}, default=str))
+        else:
+            err.print(f"[green]ok[/] {directory / CONFIG_NAME}: app {config.app.name}, domain {config.app.domain}, "
+                      f"tls {config.tls.mode.value}")
+
+    _guard(go)
+
+
+LocalOpt = Annotated[bool, typer.Option("--local", help="private gateway on https://localhost:8443 "
+                                        "(http://localhost:8080 redirects) with a local-CA certificate")]
+HttpOpt = Annotated[int | None, typer.Option("--http-port", help="gateway HTTP port (default 80, or 8080 with --local)")]
+HttpsOpt = Annotated[int | None, typer.Option("--https-port", help="gateway HTTPS port (default 443, 8443 with --local)")]
+ModeOpt = Annotated[str | None, typer.Option("--gateway", help="'system' (the OS nginx, conf.d) or 'private' "
+                                             "(portside's own nginx); --local implies private")]
+
+
+def _prepare(directory: Path, state_dir: Path | None, local: bool, http_port: int | None, https_port: int | None,
+             mode: str | None) -> tuple[Any, ...]:
+    from portside.execute.deploy import choose_gateway, gather_facts, make_gateway
+    from portside.execute.store import Store
+
+    if mode not in (None, "system", "private"):
+        raise ConfigError([f"--gateway: must be 'system' or 'private' (got {mode!r}). Fix: pick one"])
+    ctx = _ctx(state_dir)
+    app_dir = directory.resolve()
+    config = load_config(app_dir)
+    choice = choose_gateway(config, local, http_port, https_port, mode)
+    store = Store(ctx.paths.db)
+    facts = gather_facts(ctx, store, config, app_dir, choice)
+    return ctx, app_dir, config, choice, store, facts, make_gateway
+
+
+@app.command()
+def plan(
+    directory: DirArg = Path("."),
+    local: LocalOpt = False,
+    http_port: HttpOpt = None,
+    https_port: HttpsOpt = None,
+    gateway: ModeOpt = None,
+    force: Annotated[bool, typer.Option(help="plan a new release even if nothing changed")] = False,
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the actions 'up' would take and a diff of every generated file. Changes nothing."""
+    from portside.execute.deploy import Deployer
+    from portside.plan import build_plan
+
+    def go() -> None:
+        ctx, app_dir, config, choice, store, facts, make_gateway = _prepare(
+            directory, state_dir, local, http_port, https_port, gateway)
+        the_plan = build_plan(config, facts, force)
+        gw = make_gateway(ctx, choice)
+        live = gw.site_file(config.app.name)
+        old = live.read_text() if live.exists() else ""
+        new = "" if the_plan.is_noop else Deployer(ctx, store, config, app_dir, facts, gw, _say).render(the_plan)
+        diff = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(live) + " (live)",
+                                            str(live) + " (planned; replica ports are assigned at start)"))
+        if as_json:
+            out.print_json(json.dumps({"app": the_plan.app, "release": the_plan.release, "ref": the_plan.ref,
+                                       "actions": [a.describe() for a in the_plan.actions], "diff": diff}))
+            return
+        _print_plan(the_plan)
+        if diff:
+            out.print(diff, markup=False, highlight=False)
+
+    _guard(go)
+
+
+def _print_plan(the_plan: Any) -> None:
+    out.print(f"plan for app {the_plan.app}, release {the_plan.release} ({the_plan.ref}):", highlight=False)
+    for number, action in enumerate(the_plan.actions, 1):
+        out.print(f"  {number:2}. {action.describe()}", highlight=False)
+
+
+@app.command()
+def up(
+    directory: DirArg = Path("."),
+    local: LocalOpt = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan and stop")] = False,
+    http_port: HttpOpt = None,
+    https_port: HttpsOpt = None,
+    gateway: ModeOpt = None,
+    force: Annotated[bool, typer.Option(help="make a new release even if nothing changed")] = False,
+    wait: Annotated[bool, typer.Option(help="if another run holds the app's lock, wait for it")] = False,
+    offline: Annotated[bool, typer.Option(help="never try a registry; use portside's Debian base images")] = False,
+    state_dir: StateOpt = None,
+) -> None:
+    """Build, start, health-check and switch to a new release. The previous one keeps serving on failure."""
+    from portside.execute.certs import trust_instructions
+    from portside.execute.deploy import Deployer
+    from portside.execute.store import app_lock
+    from portside.plan import build_plan
+
+    def go() -> None:
+        started = time.monotonic()
+        ctx, app_dir, config, choice, store, facts, make_gateway = _prepare(
+            directory, state_dir, local, http_port, https_port, gateway)
+        the_plan = build_plan(config, facts, force)
+        if dry_run:
+            _print_plan(the_plan)
+            return
+        with app_lock(ctx.paths.locks, config.app.name, "portside up", wait=wait):
+            if not the_plan.is_noop:  # the facts may have changed while we waited
+                facts = _prepare(directory, state_dir, local, http_port, https_port, gateway)[5]
+                the_plan = build_plan(config, facts, force)
+            deployer = Deployer(ctx, store, config, app_dir, facts, make_gateway(ctx, choice), _say, offline)
+            with err.status(f"deploying {config.app.name}", spinner="dots"):
+                deployer.apply(the_plan)
+        url = _url(config, choice)
+        err.print(f"[bold green]live[/] {config.app.name} release {the_plan.release} ({the_plan.ref}) "
+                  f"in {time.monotonic() - started:.1f}s: {url}", highlight=False)
+        if config.tls.mode.value == "self-signed":
+            err.print(trust_instructions(ctx.paths.ca_dir / "ca.pem"), highlight=False, style="dim")
+
+    _guard(go)
+
+
+def _url(config: Any, choice: Any) -> str:
+    if choice.https_port:
+        port = "" if choice.https_port == 443 else f":{choice.https_port}"
+        return f"https://{config.app.domain}{port}/"
+    port = "" if choice.http_port == 80 else f":{choice.http_port}"
+    return f"http://{config.app.domain}{port}/"
+
+
+@app.command()
+def down(
+    app_name: Annotated[str, typer.Argument(help="the app to take down")],
+    stop_gateway: Annotated[bool, typer.Option("--gateway", help="also stop portside's private nginx")] = False,
+    state_dir: StateOpt = None,
+) -> None:
+    """Stop an app: remove its gateway site and its containers. Releases stay recorded."""
+    from portside.execute.lifecycle import take_down
+
+    _guard(lambda: take_down(_ctx(state_dir), app_name, stop_gateway, _say))
+
+
+@app.command()
+def status(
+    app_name: Annotated[str | None, typer.Argument(help="one app (default: all)")] = None,
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Releases, containers, health and URLs."""
+    from portside.execute.lifecycle import collect_status
+
+    def go() -> None:
+        data = collect_status(_ctx(state_dir), app_name)
+        if as_json:
+            out.print_json(json.dumps(data, default=str))
+            return
+        if not data["apps"]:
+            err.print("no apps deployed yet: portside up --local <dir>")
+            return
+        for item in data["apps"]:
+            table = Table(title=f"{item['name']}  {item['url']}  gateway: {item['gateway']}", title_justify="left")
+            for column in ("release", "ref", "status", "created", "backend replicas"):
+                table.add_column(column)
+            for rel in item["releases"]:
+                table.add_row(str(rel["number"]), rel["git_ref"], rel["status"], rel["created_at"],
+                              ", ".join(f"{c['name']} {c['state']} {c['health']}" for c in rel["containers"]) or "-")
+            out.print(table)
+
+    _guard(go)
+
+
+@app.command()
+def logs(
+    app_name: Annotated[str, typer.Argument(help="the app")],
+    component: Annotated[str, typer.Argument(help="gateway, backend or frontend (the last build log)")] = "backend",
+    follow: Annotated[bool, typer.Option("-f", "--follow", help="keep printing new lines")] = False,
+    tail: Annotated[int, typer.Option(help="lines to show first")] = 100,
+    state_dir: StateOpt = None,
+) -> None:
+    """Show the gateway's access/error log, the backend containers' output, or the last frontend build log."""
+    from portside.execute.lifecycle import stream_logs
+
+    def go() -> None:
+        for line in stream_logs(_ctx(state_dir), app_name, component, follow, tail):
+            out.print(line, markup=False, highlight=False, end="")
+
+    _guard(go)
+
+
+@app.command()
+def render(
+    directory: DirArg = Path("."),
+    out_dir: Annotated[Path, typer.Option("--out", help="folder to write into")] = Path("portside-rendered"),
+    local: LocalOpt = False,
+) -> None:
+    """Write every generated file (nginx site and main config, Dockerfiles portside would write) for inspection."""
+    from portside.execute.files import render_all
+
+    def go() -> None:
+        for path in render_all(directory.resolve(), out_dir, local):
+            err.print(f"[green]wrote[/] {path}")
+
+    _guard(go)
+
+
+@app.command("base-images")
+def base_images(
+    ca_bundle: Annotated[Path | None, typer.Option(help="PEM bundle to trust inside images (TLS-intercepting "
+                                                   "proxies); only certificates Debian lacks are added")] = None,
+    mirror: Annotated[str | None, typer.Option(help="Debian mirror (default: the one apt uses here)")] = None,
+    force: Annotated[bool, typer.Option(help="rebuild even if the images exist")] = False,
+    state_dir: StateOpt = None,
+) -> None:
+    """Build Debian-based Python and Node base images from the OS package mirror (no registry needed).
+
+    debootstrap -> docker import -> portside/debian:12, then portside/python:3.11 and portside/node:18.
+    'up' uses them when a registry pull fails, and says so.
+    """
+    from portside.execute.base_images import BaseImageBuilder
+    from portside.execute.runtime import connect
+
+    def go() -> None:
+        ctx = _ctx(state_dir)
+        builder = BaseImageBuilder(connect(), ctx.paths.root / "cache" / "debootstrap", ctx.paths.logs, _say,
+                                   mirror=mirror, ca_bundle=ca_bundle)
+        built = builder.build_all(force=force)
+        err.print(f"[green]ready[/] {', '.join(built) if built else 'all base images already exist (use --force)'}")
+
+    _guard(go)
+
+
+@app.command("exit-codes")
+def exit_codes() -> None:
+    """List portside's exit codes."""
+    for code, meaning in EXIT_CODES.items():
+        out.print(f"{code}  {meaning}")
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,349 @@
+"""Apply a plan: the only place where a release is built, started, switched and recorded.
+
+Order (Kamal's boot): start new -> health-check -> switch gateway -> drain -> stop old.
+A failure before the switch removes what the new release started; the old release keeps serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from portside.config import PortsideConfig, TlsMode, read_env_file
+from portside.context import Context
+from portside.errors import BuildError, GatewayError, PortsideError
+from portside.execute import certs, runtime
+from portside.execute.base_images import BaseImageBuilder, resolve_base
+from portside.execute.gateway import Gateway, PrivateGateway, SystemGateway, nginx_version
+from portside.execute.git import source_ref
+from portside.execute.store import Release, Store, now
+from portside.plan import (
+    Action,
+    BuildImage,
+    CheckImageUser,
+    EnsureCertificate,
+    ExtractSite,
+    Facts,
+    HealthCheck,
+    NoChange,
+    Plan,
+    Prune,
+    ResolveBase,
+    StartReplicas,
+    StopOld,
+    SwitchGateway,
+    config_hash,
+)
+from portside.render.gateway import SiteInputs, render_site
+
+LOCAL_HTTP = 8080
+LOCAL_HTTPS = 8443
+
+
+@dataclass(frozen=True)
+class GatewayChoice:
+    mode: str  # "private" or "system"
+    http_port: int
+    https_port: int | None
+
+
+def choose_gateway(config: PortsideConfig, local: bool, http_port: int | None, https_port: int | None,
+                   mode: str | None) -> GatewayChoice:
+    tls = config.tls.mode is not TlsMode.off
+    if local or mode == "private":
+        http = http_port or (LOCAL_HTTP if local else 80)
+        https = (https_port or (LOCAL_HTTPS if local else 443)) if tls else None
+        return GatewayChoice("private", http, https)
+    return GatewayChoice("system", http_port or 80, (https_port or 443) if tls else None)
+
+
+def make_gateway(ctx: Context, choice: GatewayChoice) -> Gateway:
+    if choice.mode == "private":
+        return PrivateGateway(ctx.paths.gateway, choice.http_port, choice.https_port)
+    return SystemGateway(Path("/etc/nginx/conf.d"), ctx.paths.gateway / "system-last-good")
+
+
+def runtime_env(config: PortsideConfig, app_dir: Path) -> dict[str, str]:
+    env: dict[str, str] = {}
+    if config.backend is None:
+        return env
+    env.update(config.backend.env)
+    if config.backend.env_file:
+        env.update({k: v.get_secret_value() for k, v in read_env_file(app_dir / config.backend.env_file).items()})
+    return env
+
+
+def env_hash(env: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(env):
+        digest.update(f"{key}\0{env[key]}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+def replica_healthy(port: int, path: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:  # noqa: S310
+            return 200 <= response.status < 300
+    except OSError:
+        return False
+
+
+def release_healthy(config: PortsideConfig, release: Release | None) -> bool:
+    if release is None:
+        return False
+    if config.backend is None:
+        return True
+    ports = [int(u.rsplit(":", 1)[1]) for u in release.upstreams]
+    return bool(ports) and all(replica_healthy(p, config.backend.health_path) for p in ports)
+
+
+def gather_facts(ctx: Context, store: Store, config: PortsideConfig, app_dir: Path, choice: GatewayChoice) -> Facts:
+    app = config.app.name
+    current = store.current(app)
+    number = store.next_release_number(app)
+    env = runtime_env(config, app_dir)
+    return Facts(
+        app_dir=app_dir,
+        git_ref=source_ref(app_dir),
+        release=number,
+        release_dir=ctx.paths.release_dir(app, number),
+        gateway_mode=choice.mode,
+        http_port=choice.http_port,
+        https_port=choice.https_port,
+        current_release=current.number if current else None,
+        current_ref=current.git_ref if current else None,
+        current_config_hash=current.config_hash if current else None,
+        current_env_hash=current.env_hash if current else None,
+        current_healthy=release_healthy(config, current),
+        env_hash=env_hash(env),
+        nginx_version=nginx_version(),
+    )
+
+
+@dataclass
+class _Run:
+    """What the actions of one run produced, for the actions after them and for cleanup."""
+
+    bases: dict[str, str] = field(default_factory=dict)
+    images: dict[str, str] = field(default_factory=dict)
+    replicas: list[runtime.Replica] = field(default_factory=list)
+    cert: certs.CertPair | None = None
+    switched: bool = False
+    site_conf: str = ""
+
+
+class Deployer:
+    def __init__(self, ctx: Context, store: Store, config: PortsideConfig, app_dir: Path, facts: Facts,
+                 gateway: Gateway, say: Callable[[str], None], offline: bool = False) -> None:
+        self.ctx = ctx
+        self.store = store
+        self.config = config
+        self.app_dir = app_dir
+        self.facts = facts
+        self.gateway = gateway
+        self.say = say
+        self.offline = offline
+        self._client: docker.DockerClient | None = None
+        self.run = _Run()
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = runtime.connect()
+        return self._client
+
+    def apply(self, plan: Plan) -> _Run:
+        app = self.config.app.name
+        if plan.is_noop:
+            self.say(plan.actions[0].describe())
+            self.store.audit(app, "up", f"release {plan.release} unchanged", "ok")
+            return self.run
+        try:
+            for action in plan.actions:
+                self.say(action.describe())
+                self._do(action, plan)
+        except BaseException as exc:
+            self._undo(plan)
+            result = exc.message if isinstance(exc, PortsideError) else repr(exc)
+            self.store.audit(app, "up", f"release {plan.release} ({plan.ref})", f"failed: {result}")
+            raise
+        self.store.audit(app, "up", f"release {plan.release} ({plan.ref})", "ok")
+        return self.run
+
+    # -- one method per action type -------------------------------------------------------------
+
+    def _do(self, action: Action, plan: Plan) -> None:
+        handler = getattr(self, "_" + type(action).__name__)
+        handler(action, plan)
+
+    def _NoChange(self, action: NoChange, plan: Plan) -> None:  # noqa: N802
+        pass
+
+    def _ResolveBase(self, action: ResolveBase, plan: Plan) -> None:  # noqa: N802
+        if action.kind in self.run.bases:
+            return
+
+        def builder() -> BaseImageBuilder:
+            return BaseImageBuilder(self.client, self.ctx.paths.root / "cache" / "debootstrap",
+                                    self.ctx.paths.logs, self.say,
+                                    ca_bundle=Path("/etc/ssl/certs/ca-certificates.crt"))
+
+        self.run.bases[action.kind] = resolve_base(self.client, action.kind, builder, self.say, self.offline)
+        self.say(f"  {action.kind} base: {self.run.bases[action.kind]}")
+
+    def _BuildImage(self, action: BuildImage, plan: Plan) -> None:  # noqa: N802
+        base = self.run.bases.get(action.base_kind)
+        buildargs = {"BASE_IMAGE": base} if base else {}
+        memory = 2 * 1024**3
+        started = time.monotonic()
+        result = runtime.build_image(
+            self.client, action.context, action.dockerfile, action.tag,
+            self.ctx.paths.app_dir(plan.app) / "logs" / f"build-{plan.release}-{action.role}.log",
+            buildargs=buildargs,
+            labels={runtime.LABEL_APP: plan.app, runtime.LABEL_RELEASE: str(plan.release),
+                    runtime.LABEL_ROLE: action.role},
+            memory_bytes=memory, what=f"{action.role} image",
+        )
+        self.run.images[action.role] = result.tag
+        self.say(f"  built {action.tag} in {time.monotonic() - started:.1f}s")
+
+    def _CheckImageUser(self, action: CheckImageUser, plan: Plan) -> None:  # noqa: N802
+        user = runtime.image_user(self.client, action.tag)
+        if not runtime.is_root_user(user):
+            return
+        shown = user or "root (no USER line)"
+        if action.allow_root:
+            self.say(f"[bold yellow]WARNING[/]: {action.tag} runs as {shown}; allowed by backend.allow_root. "
+                     "A compromise of the app is then root inside the container.")
+            return
+        raise BuildError(f"the backend image {action.tag} runs as {shown}.",
+                         fix="add a non-root user to the Dockerfile ('RUN useradd --uid 10001 app' then "
+                         "'USER 10001'), or set backend.allow_root = true if you must")
+
+    def _EnsureCertificate(self, action: EnsureCertificate, plan: Plan) -> None:  # noqa: N802
+        if action.mode == "manual":
+            assert self.config.tls.cert and self.config.tls.key
+            self.run.cert = certs.CertPair((self.app_dir / self.config.tls.cert).resolve(),
+                                           (self.app_dir / self.config.tls.key).resolve())
+            return
+        ca = certs.ensure_local_ca(self.ctx.paths.ca_dir)
+        self.run.cert = certs.ensure_leaf(ca, self.ctx.paths.certs(plan.app), action.names)
+
+    def _ExtractSite(self, action: ExtractSite, plan: Plan) -> None:  # noqa: N802
+        if action.dest.exists():
+            shutil.rmtree(action.dest)
+        runtime.extract_dir(self.client, action.tag, "/site", action.dest)
+        if not (action.dest / "index.html").is_file():
+            raise BuildError(f"the frontend build has no index.html (in {action.tag}:/site).",
+                             fix="check frontend.output_dir and that the build writes index.html")
+        _make_traversable(action.dest, self.ctx.paths.root)
+
+    def _StartReplicas(self, action: StartReplicas, plan: Plan) -> None:  # noqa: N802
+        runtime.ensure_network(self.client, action.network, plan.app)
+        env = runtime_env(self.config, self.app_dir) | {"PORTSIDE_RELEASE": str(plan.release)}
+        for index in range(action.count):
+            replica = runtime.run_replica(
+                self.client, image=action.tag, name=f"{plan.app}-backend-r{plan.release}-{index + 1}",
+                network=action.network, port=action.port, env=env,
+                labels={runtime.LABEL_APP: plan.app, runtime.LABEL_RELEASE: str(plan.release),
+                        runtime.LABEL_ROLE: "backend"},
+                memory=action.memory, cpus=action.cpus)
+            self.run.replicas.append(replica)
+            self.say(f"  {replica.name} on 127.0.0.1:{replica.host_port}")
+
+    def _HealthCheck(self, action: HealthCheck, plan: Plan) -> None:  # noqa: N802
+        for replica in self.run.replicas:
+            runtime.wait_healthy(self.client, replica, action.path, action.timeout)
+            self.say(f"  {replica.name} healthy")
+
+    def _SwitchGateway(self, action: SwitchGateway, plan: Plan) -> None:  # noqa: N802
+        text = self.render(plan)
+        self.gateway.prepare()
+        self.gateway.deploy_site(plan.app, text)
+        self.run.site_conf = text
+        self.run.switched = True
+        self.store.upsert_app(plan.app, self.app_dir, action.mode, action.http_port, action.https_port)
+        self.store.add_release(Release(
+            app=plan.app, number=plan.release, created_at=now(), git_ref=plan.ref,
+            frontend_image=self.run.images.get("frontend"), backend_image=self.run.images.get("backend"),
+            env_hash=self.facts.env_hash, config_hash=config_hash(self.config), site_conf=text,
+            upstreams=tuple(f"127.0.0.1:{r.host_port}" for r in self.run.replicas), status="live"))
+        self.store.set_current(plan.app, plan.release)
+
+    def _StopOld(self, action: StopOld, plan: Plan) -> None:  # noqa: N802
+        if action.drain_seconds:
+            time.sleep(action.drain_seconds)
+        old = [c for c in runtime.app_containers(self.client, plan.app)
+               if c.labels.get(runtime.LABEL_RELEASE) != str(plan.release)]
+        runtime.stop_containers(old)
+
+    def _Prune(self, action: Prune, plan: Plan) -> None:  # noqa: N802
+        releases = self.store.releases(plan.app)
+        keep = {r.number for r in releases[: action.keep]}
+        kept_images = {img for r in releases if r.number in keep for img in (r.frontend_image, r.backend_image) if img}
+        for release in releases:
+            if release.number in keep or release.status == "pruned":
+                continue
+            shutil.rmtree(self.ctx.paths.release_dir(plan.app, release.number), ignore_errors=True)
+            for image in (release.frontend_image, release.backend_image):
+                if image and image not in kept_images:
+                    try:
+                        self.client.images.remove(image, noprune=False)
+                    except docker.errors.APIError:
+                        pass
+            self.store.set_status(plan.app, release.number, "pruned")
+
+    # -- rendering and cleanup ----------------------------------------------------------------
+
+    def render(self, plan: Plan) -> str:
+        site_root = self.facts.release_dir / "site" if self.config.frontend else self.facts.release_dir / "empty"
+        site_root.mkdir(parents=True, exist_ok=True)
+        _make_traversable(site_root, self.ctx.paths.root)
+        self.ctx.paths.acme_webroot.mkdir(parents=True, exist_ok=True)
+        _make_traversable(self.ctx.paths.acme_webroot, self.ctx.paths.root)
+        return render_site(self.config, SiteInputs(
+            release=f"{plan.release} ({plan.ref})",
+            site_root=site_root,
+            acme_root=self.ctx.paths.acme_webroot,
+            upstreams=tuple(f"127.0.0.1:{r.host_port}" for r in self.run.replicas),
+            http_port=self.facts.http_port,
+            https_port=self.facts.https_port or 443,
+            cert=self.run.cert.cert if self.run.cert else None,
+            key=self.run.cert.key if self.run.cert else None,
+            nginx_version=self.facts.nginx_version,
+        ))
+
+    def _undo(self, plan: Plan) -> None:
+        if self.run.switched:
+            return  # the new release is live; failures after the switch do not undo it
+        if self.run.replicas:
+            self.say(f"removing the {len(self.run.replicas)} new replica(s); the previous release keeps serving")
+            try:
+                runtime.stop_containers([self.client.containers.get(r.container_id) for r in self.run.replicas],
+                                        timeout=2)
+            except docker.errors.DockerException:
+                pass
+        shutil.rmtree(self.facts.release_dir, ignore_errors=True)
+
+
+def _make_traversable(path: Path, top: Path) -> None:
+    """nginx workers run as an unprivileged user: every folder from ``top`` down to ``path`` must be
+    traversable by others. Folders above ``top`` are not changed; if one blocks, say so."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if parent == top or top in parent.parents:
+            if not mode & 0o001:
+                parent.chmod(mode | 0o011)
+        elif not mode & 0o001:
+            raise GatewayError(f"{parent} is not traversable by nginx's workers, so they cannot read {path}.",
+                               fix=f"'chmod o+x {parent}', or set PORTSIDE_STATE_DIR to a folder under /var/lib")
+        if parent == Path("/"):
+            break

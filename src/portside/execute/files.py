@@ -1,0 +1,80 @@
+"""Files portside writes for the user: 'init' (never overwriting) and 'render --out' (inspection)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from portside.config import CONFIG_NAME, load_config
+from portside.detect import detect_backend, detect_frontend, project_name
+from portside.errors import ConfigError
+from portside.render.gateway import GatewayInputs, SiteInputs, render_gateway, render_site
+from portside.render.project import (
+    render_backend_dockerfile,
+    render_config,
+    render_dockerignore,
+    render_frontend_dockerfile,
+)
+
+
+def _write_new(path: Path, text: str, written: list[Path], kept: list[Path]) -> None:
+    if path.exists():
+        kept.append(path)
+        return
+    path.write_text(text, encoding="utf-8")
+    written.append(path)
+
+
+def init_project(root: Path, name: str | None) -> tuple[list[Path], list[Path], list[str]]:
+    if not root.is_dir():
+        raise ConfigError([f"{root}: folder not found. Fix: pass your repository's folder, e.g. 'portside init .'"])
+    frontend, backend = detect_frontend(root), detect_backend(root)
+    if frontend is None and backend is None:
+        raise ConfigError([
+            f"{root}: found neither a frontend (package.json with Vite/React/Vue/Next export, or index.html) nor "
+            "a backend (FastAPI/Django/Flask, Spring Boot, Express/Nest). Fix: run init in the repository root, "
+            "or write portside.toml by hand"])
+    app_name = name or project_name(root)
+    written: list[Path] = []
+    kept: list[Path] = []
+    found = []
+    _write_new(root / CONFIG_NAME, render_config(app_name, frontend, backend), written, kept)
+    if frontend:
+        found.append(f"frontend: {frontend.framework} in {frontend.path}/")
+        folder = root / frontend.path
+        _write_new(folder / "Dockerfile", render_frontend_dockerfile(frontend), written, kept)
+        _write_new(folder / ".dockerignore", render_dockerignore(), written, kept)
+    if backend:
+        found.append(f"backend: {backend.framework} in {backend.path}/ (port {backend.port})")
+        folder = root / backend.path
+        _write_new(folder / "Dockerfile", render_backend_dockerfile(backend), written, kept)
+        _write_new(folder / ".dockerignore", render_dockerignore(), written, kept)
+    return written, kept, found
+
+
+def render_all(app_dir: Path, out: Path, local: bool) -> list[Path]:
+    """The gateway files as 'up' would write them (replica ports shown as placeholders)."""
+    config = load_config(app_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    http, https = (8080, 8443) if local else (80, 443)
+    state = Path("/var/lib/portside")
+    site = render_site(config, SiteInputs(
+        release="(rendered for inspection)",
+        site_root=state / "apps" / config.app.name / "releases" / "N" / "site",
+        acme_root=state / "acme-webroot",
+        upstreams=(),
+        http_port=http, https_port=https,
+        cert=state / "apps" / config.app.name / "certs" / "fullchain.pem",
+        key=state / "apps" / config.app.name / "certs" / "privkey.pem",
+    ))
+    paths = [out / f"{config.app.name}.conf", out / "nginx.conf"]
+    paths[0].write_text(site)
+    paths[1].write_text(render_gateway(GatewayInputs(prefix=state / "gateway", sites_dir=state / "gateway" / "sites",
+                                                     http_port=http, https_port=https)))
+    frontend, backend = detect_frontend(app_dir), detect_backend(app_dir)
+    if frontend:
+        paths.append(out / "frontend.Dockerfile")
+        paths[-1].write_text(render_frontend_dockerfile(frontend))
+    if backend:
+        paths.append(out / "backend.Dockerfile")
+        paths[-1].write_text(render_backend_dockerfile(backend))
+    return paths

@@ -1,0 +1,319 @@
+"""The nginx adapter: the only code that writes nginx files, tests them and reloads nginx.
+
+Two modes share one contract (certbot's Installer shape: prepare, deploy, config_test, reload, rollback):
+- PrivateGateway: portside's own nginx master (own prefix, pid, logs, ports). Local mode and tests.
+- SystemGateway: the OS nginx; a managed file in conf.d, ``nginx -t``, then reload.
+
+A site file that fails ``nginx -t`` never stays in place: the last good file is restored first.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from portside.errors import EnvironmentProblem, GatewayError
+from portside.execute.procs import run, which
+from portside.render.gateway import GatewayInputs, NginxVersion, render_gateway
+
+INSTALL_NGINX = "install it: 'sudo apt-get install nginx' (Debian/Ubuntu) or 'sudo dnf install nginx'"
+
+
+def nginx_binary() -> str:
+    found = which("nginx")
+    if not found:
+        raise EnvironmentProblem("nginx is not installed.", fix=INSTALL_NGINX)
+    return found
+
+
+def nginx_version(binary: str | None = None) -> NginxVersion:
+    out = run([binary or nginx_binary(), "-v"]).stderr
+    match = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", out)
+    if not match:
+        raise EnvironmentProblem(f"could not read the nginx version from {out.strip()!r}.", fix=INSTALL_NGINX)
+    major, minor, patch = (int(g) for g in match.groups())
+    return (major, minor, patch)
+
+
+def port_free(port: int) -> bool:
+    for family, host in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return False
+                if exc.errno == errno.EADDRNOTAVAIL:  # no IPv6 on this host
+                    continue
+                raise
+    return True
+
+
+def who_listens(port: int) -> str:
+    """Best effort: the process holding a TCP port (from /proc), for error messages."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    name = Path(f"/proc/{pid}/comm").read_text().strip()
+                    return f"{name} (PID {pid})"
+        except OSError:
+            continue
+    return "another program"
+
+
+class Gateway(Protocol):
+    mode: str
+
+    def prepare(self) -> None: ...
+    def site_file(self, app: str) -> Path: ...
+    def deploy_site(self, app: str, text: str) -> None: ...
+    def remove_site(self, app: str) -> None: ...
+    def config_test(self) -> None: ...
+    def reload(self) -> None: ...
+
+
+@dataclass
+class _SiteFiles:
+    """Write a site file, test, and restore the last good one when the test fails."""
+
+    sites_dir: Path
+    backup_dir: Path
+    prefix_name: str
+
+    def site_file(self, app: str) -> Path:
+        return self.sites_dir / f"{self.prefix_name}{app}.conf"
+
+    def last_good(self, app: str) -> Path:
+        return self.backup_dir / f"{app}.conf.last-good"
+
+    def swap_in(self, app: str, text: str, test: callable) -> None:  # type: ignore[valid-type]
+        target = self.site_file(app)
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        previous = target.read_text() if target.exists() else None
+        if previous is not None:
+            self.last_good(app).write_text(previous)
+        tmp = target.with_suffix(".conf.tmp")
+        tmp.write_text(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+        try:
+            test()
+        except GatewayError:
+            if previous is None:
+                target.unlink()
+            else:
+                target.write_text(previous)
+            raise
+
+
+class PrivateGateway:
+    """portside's own nginx master process, under <state>/gateway."""
+
+    mode = "private"
+
+    def __init__(self, prefix: Path, http_port: int, https_port: int | None) -> None:
+        self.prefix = prefix
+        self.http_port = http_port
+        self.https_port = https_port
+        self.binary = nginx_binary()
+        self.files = _SiteFiles(prefix / "sites", prefix / "last-good", "")
+
+    @property
+    def conf(self) -> Path:
+        return self.prefix / "nginx.conf"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.prefix / "nginx.pid"
+
+    def site_file(self, app: str) -> Path:
+        return self.files.site_file(app)
+
+    def master_pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def _ports_file(self) -> Path:
+        return self.prefix / "ports.json"
+
+    def running_ports(self) -> tuple[int, int | None] | None:
+        if self.master_pid() is None or not self._ports_file().exists():
+            return None
+        data = json.loads(self._ports_file().read_text())
+        return data["http"], data["https"]
+
+    def prepare(self) -> None:
+        """Write the main file and start the master if it is not running (checking the ports first)."""
+        for sub in ("sites", "logs", "tmp", "last-good"):
+            (self.prefix / sub).mkdir(parents=True, exist_ok=True)
+        os.chmod(self.prefix, 0o755)
+        running = self.running_ports()
+        if running is not None and running != (self.http_port, self.https_port):
+            raise GatewayError(
+                f"the private gateway already runs on ports {running[0]}/{running[1]}, "
+                f"not {self.http_port}/{self.https_port}.",
+                fix="run 'portside down --gateway' first, or use the same ports",
+            )
+        user = "www-data" if os.geteuid() == 0 and _user_exists("www-data") else None
+        self.conf.write_text(
+            render_gateway(
+                GatewayInputs(
+                    prefix=self.prefix,
+                    sites_dir=self.prefix / "sites",
+                    http_port=self.http_port,
+                    https_port=self.https_port,
+                    user=user,
+                )
+            )
+        )
+        if running is None:
+            self._start()
+
+    def _start(self) -> None:
+        for port in (self.http_port, self.https_port):
+            if port is not None and not port_free(port):
+                raise GatewayError(
+                    f"port {port} is already in use by {who_listens(port)}.",
+                    fix=f"stop that program, or choose other ports (--http-port/--https-port); "
+                    f"see what holds it with 'ss -ltnp sport = :{port}'",
+                )
+        self.config_test()
+        result = run([self.binary, "-p", str(self.prefix), "-c", str(self.conf)])
+        if result.returncode != 0:
+            raise GatewayError(f"nginx would not start: {_nginx_message(result.stderr)}", fix="see the message")
+        self._ports_file().write_text(json.dumps({"http": self.http_port, "https": self.https_port}))
+        _wait_for(lambda: self.master_pid() is not None, 5)
+
+    def config_test(self) -> None:
+        result = run([self.binary, "-t", "-q", "-p", str(self.prefix), "-c", str(self.conf)])
+        if result.returncode != 0:
+            raise GatewayError(
+                f"nginx rejected the config: {_nginx_message(result.stderr)}",
+                fix="the last good config stays live; report this with 'portside render --out DIR' output",
+            )
+
+    def reload(self) -> None:
+        pid = self.master_pid()
+        if pid is None:
+            self._start()
+            return
+        before = _children(pid)
+        os.kill(pid, signal.SIGHUP)
+        # The reload is done when a new generation of workers is up.
+        if not _wait_for(lambda: bool(_children(pid) - before), 10):
+            raise GatewayError("nginx did not start new workers after reload.", fix=f"see {self.prefix}/logs/error.log")
+
+    def deploy_site(self, app: str, text: str) -> None:
+        self.files.swap_in(app, text, self.config_test)
+        self.reload()
+
+    def remove_site(self, app: str) -> None:
+        self.site_file(app).unlink(missing_ok=True)
+        if self.master_pid() is not None:
+            self.reload()
+
+    def stop(self) -> None:
+        pid = self.master_pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGQUIT)
+        _wait_for(lambda: self.master_pid() is None, 10)
+        self._ports_file().unlink(missing_ok=True)
+
+
+class SystemGateway:
+    """The OS nginx: /etc/nginx/conf.d/portside-<app>.conf, ``nginx -t``, reload."""
+
+    mode = "system"
+
+    def __init__(self, conf_dir: Path, state_backup: Path) -> None:
+        self.binary = nginx_binary()
+        self.files = _SiteFiles(conf_dir, state_backup, "portside-")
+
+    def site_file(self, app: str) -> Path:
+        return self.files.site_file(app)
+
+    def prepare(self) -> None:
+        if not self.files.sites_dir.is_dir():
+            raise EnvironmentProblem(f"{self.files.sites_dir} does not exist.", fix=INSTALL_NGINX)
+
+    def config_test(self) -> None:
+        result = run([self.binary, "-t", "-q"])
+        if result.returncode != 0:
+            raise GatewayError(f"nginx rejected the config: {_nginx_message(result.stderr)}",
+                               fix="the last good config stays live")
+
+    def reload(self) -> None:
+        result = run([self.binary, "-s", "reload"])
+        if result.returncode != 0:
+            raise GatewayError(f"nginx reload failed: {_nginx_message(result.stderr)}",
+                               fix="start nginx: 'sudo systemctl start nginx'")
+
+    def deploy_site(self, app: str, text: str) -> None:
+        self.files.swap_in(app, text, self.config_test)
+        self.reload()
+
+    def remove_site(self, app: str) -> None:
+        self.site_file(app).unlink(missing_ok=True)
+        self.reload()
+
+
+def _nginx_message(stderr: str) -> str:
+    lines = [ln.removeprefix("nginx: ") for ln in stderr.strip().splitlines() if "[emerg]" in ln or "[error]" in ln]
+    return "; ".join(lines) or stderr.strip()
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found.update(int(c) for c in task.read_text().split())
+        except OSError:
+            pass
+    return found
+
+
+def _wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()

@@ -1,0 +1,147 @@
+"""Read and stop what is deployed: status, logs, down."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from portside.context import Context
+from portside.errors import ConfigError, PortsideError
+from portside.execute import runtime
+from portside.execute.deploy import replica_healthy
+from portside.execute.gateway import PrivateGateway, SystemGateway
+from portside.execute.store import Store
+
+
+def _app(store: Store, name: str) -> dict[str, Any]:
+    info = store.app(name)
+    if info is None:
+        known = ", ".join(a["name"] for a in store.apps()) or "none yet"
+        raise ConfigError([f"app {name!r} is not deployed here. Fix: use one of: {known}"])
+    return info
+
+
+def _gateway(ctx: Context, info: dict[str, Any]) -> PrivateGateway | SystemGateway:
+    if info["gateway_mode"] == "private":
+        return PrivateGateway(ctx.paths.gateway, info["http_port"], info["https_port"])
+    return SystemGateway(Path("/etc/nginx/conf.d"), ctx.paths.gateway / "system-last-good")
+
+
+def take_down(ctx: Context, name: str, stop_gateway: bool, say: Callable[[str], None]) -> None:
+    store = Store(ctx.paths.db)
+    info = _app(store, name)
+    gateway = _gateway(ctx, info)
+    say(f"removing {name}'s gateway site")
+    gateway.remove_site(name)
+    client = runtime.connect()
+    containers = runtime.app_containers(client, name)
+    say(f"stopping {len(containers)} container(s)")
+    runtime.stop_containers(containers)
+    store.set_current(name, None)
+    store.audit(name, "down", "site removed, containers stopped", "ok")
+    if stop_gateway and isinstance(gateway, PrivateGateway):
+        remaining = [a for a in store.apps() if a["current_release"] is not None]
+        if remaining:
+            say(f"the private gateway still serves {', '.join(a['name'] for a in remaining)}; left running")
+        else:
+            gateway.stop()
+            say("private gateway stopped")
+
+
+def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
+    store = Store(ctx.paths.db)
+    apps = [_app(store, name)] if name else store.apps()
+    client = None
+    result = []
+    for info in apps:
+        if client is None:
+            client = runtime.connect()
+        containers = runtime.app_containers(client, info["name"])
+        releases = []
+        health_path = _health_path(info)
+        for rel in store.releases(info["name"]):
+            mine = [c for c in containers if c.labels.get(runtime.LABEL_RELEASE) == str(rel.number)]
+            shown = []
+            for container in mine:
+                ports = container.attrs["NetworkSettings"]["Ports"] or {}
+                host_port = next((int(b[0]["HostPort"]) for b in ports.values() if b), None)
+                healthy = host_port is not None and health_path is not None and replica_healthy(host_port, health_path)
+                shown.append({"name": container.name, "state": container.status,
+                              "health": "healthy" if healthy else "unhealthy",
+                              "address": f"127.0.0.1:{host_port}" if host_port else None})
+            releases.append({"number": rel.number, "git_ref": rel.git_ref, "status": rel.status,
+                             "created_at": rel.created_at, "frontend_image": rel.frontend_image,
+                             "backend_image": rel.backend_image, "containers": shown})
+        https, http = info["https_port"], info["http_port"]
+        domain = _domain(info)
+        url = (f"https://{domain}{'' if https == 443 else f':{https}'}/" if https
+               else f"http://{domain}{'' if http == 80 else f':{http}'}/")
+        result.append({"name": info["name"], "url": url, "gateway": info["gateway_mode"],
+                       "current_release": info["current_release"], "releases": releases,
+                       "audit": store.audit_log(info["name"], 10)})
+    return {"apps": result}
+
+
+def _config(info: dict[str, Any]) -> Any:
+    from portside.config import load_config
+
+    try:
+        return load_config(Path(info["app_dir"]))
+    except PortsideError:
+        return None
+
+
+def _health_path(info: dict[str, Any]) -> str | None:
+    config = _config(info)
+    return config.backend.health_path if config and config.backend else None
+
+
+def _domain(info: dict[str, Any]) -> str:
+    config = _config(info)
+    return config.app.domain if config else "localhost"
+
+
+def _tail_file(path: Path, tail: int, follow: bool) -> Iterator[str]:
+    if not path.exists():
+        raise ConfigError([f"{path}: no log yet. Fix: deploy the app first with 'portside up'"])
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        lines = handle.readlines()
+        yield from lines[-tail:]
+        while follow:
+            line = handle.readline()
+            if line:
+                yield line
+            else:
+                time.sleep(0.3)
+
+
+def stream_logs(ctx: Context, name: str, component: str, follow: bool, tail: int) -> Iterator[str]:
+    store = Store(ctx.paths.db)
+    info = _app(store, name)
+    if component == "gateway":
+        base = ctx.paths.gateway / "logs" if info["gateway_mode"] == "private" else Path("/var/log/nginx")
+        yield from _tail_file(base / "error.log", tail, False)
+        yield from _tail_file(base / "access.log", tail, follow)
+    elif component == "frontend":
+        logs = sorted((ctx.paths.app_dir(name) / "logs").glob("build-*-frontend.log"),
+                      key=lambda p: p.stat().st_mtime)
+        if not logs:
+            raise ConfigError([f"{name}: no frontend build log yet. Fix: run 'portside up' first"])
+        yield from _tail_file(logs[-1], tail, follow)
+    elif component == "backend":
+        client = runtime.connect()
+        current = info["current_release"]
+        containers = [c for c in runtime.app_containers(client, name)
+                      if current is None or c.labels.get(runtime.LABEL_RELEASE) == str(current)]
+        if not containers:
+            raise ConfigError([f"{name}: no backend containers are running. Fix: 'portside up' first"])
+        if follow and len(containers) > 1:
+            yield f"(following {containers[0].name}; other replicas: {', '.join(c.name for c in containers[1:])})\n"
+            containers = containers[:1]
+        for container in containers:
+            for chunk in runtime.follow_logs(container, tail, follow):
+                yield f"{container.name} | {chunk.decode(errors='replace')}"
+    else:
+        raise ConfigError([f"logs: unknown component {component!r}. Fix: one of gateway, backend, frontend"])

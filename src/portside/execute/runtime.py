@@ -1,0 +1,256 @@
+"""The Docker adapter: builds images, runs and health-checks backend replicas, copies files out.
+
+Everything goes through the Docker SDK for Python; no shell strings.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from portside.errors import BuildError, DeployError, EnvironmentProblem
+
+START_DOCKER = (
+    "start it: 'sudo systemctl start docker' (on machines without systemd: 'sudo dockerd &'); "
+    "install it with 'sudo apt-get install docker.io'"
+)
+LABEL_APP = "portside.app"
+LABEL_RELEASE = "portside.release"
+LABEL_ROLE = "portside.role"
+
+
+def connect() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=300)
+        client.ping()
+        return client
+    except docker.errors.DockerException as exc:
+        raise EnvironmentProblem(f"Docker is not running or not reachable ({_short(exc)}).", fix=START_DOCKER) from None
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) < 160 else text[:157] + "..."
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image_id: str
+    tag: str
+    log: Path
+
+
+def build_image(
+    client: docker.DockerClient,
+    context_dir: Path,
+    dockerfile: str,
+    tag: str,
+    log_path: Path,
+    *,
+    buildargs: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    memory_bytes: int | None = None,
+    on_line: Callable[[str], None] | None = None,
+    what: str = "image",
+) -> BuildResult:
+    """Build with the layer cache; the whole log is kept, the tail is shown on failure."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    limits = {"memory": memory_bytes, "memswap": -1} if memory_bytes else None
+    image_id = None
+    error = None
+    with log_path.open("w", encoding="utf-8") as log:
+        try:
+            stream = client.api.build(
+                path=str(context_dir), dockerfile=dockerfile, tag=tag, buildargs=buildargs or {},
+                labels=labels or {}, rm=True, forcerm=True, decode=True, container_limits=limits,
+            )
+            for chunk in stream:
+                text = chunk.get("stream") or chunk.get("status") or ""
+                if "error" in chunk:
+                    error = chunk["error"]
+                    text = chunk["error"]
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    image_id = chunk["aux"]["ID"]
+                if text:
+                    log.write(text if text.endswith("\n") else text + "\n")
+                    if on_line:
+                        for line in text.splitlines():
+                            if line.strip():
+                                on_line(line.strip())
+        except docker.errors.APIError as exc:
+            error = _short(exc)
+            log.write(f"{error}\n")
+    if error or image_id is None:
+        tail = "".join(log_path.read_text(encoding="utf-8").splitlines(keepends=True)[-25:])
+        raise BuildError(
+            f"building the {what} failed: {error or 'no image was produced'}.",
+            fix=f"fix the {what} build (last lines below; whole log: {log_path}); nothing was changed",
+            detail=tail,
+        )
+    return BuildResult(image_id, tag, log_path)
+
+
+def image_exists(client: docker.DockerClient, name: str) -> bool:
+    try:
+        client.images.get(name)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def try_pull(client: docker.DockerClient, name: str) -> bool:
+    try:
+        client.images.pull(name)
+        return True
+    except docker.errors.DockerException:
+        return False
+
+
+def image_user(client: docker.DockerClient, image: str) -> str:
+    attrs: dict[str, Any] = client.images.get(image).attrs
+    return str((attrs.get("Config") or {}).get("User") or "")
+
+
+def is_root_user(user: str) -> bool:
+    name = user.split(":", 1)[0].strip()
+    return name in ("", "root", "0")
+
+
+def extract_dir(client: docker.DockerClient, image: str, src: str, dest: Path) -> None:
+    """Copy a folder out of an image without running it (create, get_archive, remove)."""
+    container = client.containers.create(image, command=["/portside-never-runs"], labels={LABEL_ROLE: "extract"})
+    try:
+        try:
+            stream, _ = container.get_archive(src.rstrip("/") + "/.")
+        except docker.errors.NotFound:
+            raise BuildError(f"the frontend image has no {src} folder.",
+                             fix=f"the image's last stage must COPY the build output to {src}") from None
+        data = io.BytesIO(b"".join(stream))
+        dest.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=data) as archive:
+            archive.extractall(dest, filter="data")
+        for path in [dest, *dest.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    finally:
+        container.remove(force=True)
+
+
+def ensure_network(client: docker.DockerClient, name: str, app: str) -> None:
+    if not client.networks.list(names=[name]):
+        client.networks.create(name, driver="bridge", labels={LABEL_APP: app})
+
+
+@dataclass(frozen=True)
+class Replica:
+    name: str
+    container_id: str
+    host_port: int
+
+
+def run_replica(
+    client: docker.DockerClient,
+    *,
+    image: str,
+    name: str,
+    network: str,
+    port: int,
+    env: dict[str, str],
+    labels: dict[str, str],
+    memory: str,
+    cpus: float,
+    user: str | None = None,
+) -> Replica:
+    """Start one backend replica, published on 127.0.0.1 only (never 0.0.0.0: that bypasses firewalls)."""
+    for old in client.containers.list(all=True, filters={"name": f"^{name}$"}):
+        old.remove(force=True)
+    container: Container = client.containers.run(
+        image,
+        name=name,
+        detach=True,
+        environment=env,
+        labels=labels,
+        network=network,
+        ports={f"{port}/tcp": ("127.0.0.1", None)},
+        mem_limit=memory,
+        nano_cpus=int(cpus * 1e9),
+        pids_limit=512,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges:true"],
+        restart_policy={"Name": "unless-stopped"},
+        read_only=False,
+        user=user,
+    )
+    container.reload()
+    bindings = container.attrs["NetworkSettings"]["Ports"].get(f"{port}/tcp") or []
+    if not bindings:
+        logs = container.logs(tail=20).decode(errors="replace")
+        container.remove(force=True)
+        raise DeployError(f"replica {name} exited at once.", fix="check that the image starts", detail=logs)
+    return Replica(name, container.id or "", int(bindings[0]["HostPort"]))
+
+
+def wait_healthy(client: docker.DockerClient, replica: Replica, path: str, timeout: float) -> None:
+    """GET http://127.0.0.1:<port><path> from the host until 2xx, the container dies, or time runs out."""
+    url = f"http://127.0.0.1:{replica.host_port}{path}"
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        container = client.containers.get(replica.container_id)
+        if container.status in ("exited", "dead") or (
+            container.attrs["State"].get("Restarting") and container.attrs["RestartCount"] > 2
+        ):
+            last = f"the container stopped (exit code {container.attrs['State'].get('ExitCode')})"
+            break
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+                if 200 <= response.status < 300:
+                    return
+                last = f"HTTP {response.status}"
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code}"
+        except (urllib.error.URLError, OSError) as exc:
+            last = str(getattr(exc, "reason", exc))
+        time.sleep(0.3)
+    logs = client.containers.get(replica.container_id).logs(tail=25).decode(errors="replace")
+    raise DeployError(
+        f"backend replica {replica.name} never became healthy at {path} ({last}).",
+        fix="make the backend answer 200 on backend.health_path, or raise backend.health_timeout; "
+        "the previous release keeps serving",
+        detail=logs,
+    )
+
+
+def app_containers(client: docker.DockerClient, app: str, release: str | None = None) -> list[Container]:
+    filters = [f"{LABEL_APP}={app}", f"{LABEL_ROLE}=backend"]
+    if release is not None:
+        filters.append(f"{LABEL_RELEASE}={release}")
+    return list(client.containers.list(all=True, filters={"label": filters}))
+
+
+def stop_containers(containers: list[Container], timeout: int = 10) -> None:
+    for container in containers:
+        try:
+            container.stop(timeout=timeout)
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def follow_logs(container: Container, tail: int, follow: bool) -> Any:
+    return container.logs(stream=True, follow=follow, tail=tail, timestamps=False)
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=str)

@@ -1,0 +1,180 @@
+"""State in SQLite (WAL): apps, releases, audit records; and the per-app deploy lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import getpass
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from portside.errors import LockHeld
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS apps (
+    name TEXT PRIMARY KEY,
+    app_dir TEXT NOT NULL,
+    gateway_mode TEXT NOT NULL,
+    http_port INTEGER NOT NULL,
+    https_port INTEGER,
+    current_release INTEGER,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS releases (
+    app TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    git_ref TEXT NOT NULL,
+    frontend_image TEXT,
+    backend_image TEXT,
+    env_hash TEXT NOT NULL,
+    config_hash TEXT NOT NULL,
+    site_conf TEXT NOT NULL,
+    upstreams TEXT NOT NULL,
+    status TEXT NOT NULL,
+    PRIMARY KEY (app, number)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    who TEXT NOT NULL,
+    app TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+"""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Release:
+    app: str
+    number: int
+    created_at: str
+    git_ref: str
+    frontend_image: str | None
+    backend_image: str | None
+    env_hash: str
+    config_hash: str
+    site_conf: str
+    upstreams: tuple[str, ...]
+    status: str
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def audit(self, app: str, action: str, detail: str, result: str) -> None:
+        self.db.execute("INSERT INTO audit (at, who, app, action, detail, result) VALUES (?,?,?,?,?,?)",
+                        (now(), _who(), app, action, detail, result))
+
+    def audit_log(self, app: str, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM audit WHERE app=? ORDER BY id DESC LIMIT ?", (app, limit))
+        return [dict(r) for r in rows]
+
+    def upsert_app(self, name: str, app_dir: Path, mode: str, http_port: int, https_port: int | None) -> None:
+        self.db.execute(
+            "INSERT INTO apps (name, app_dir, gateway_mode, http_port, https_port, updated_at) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(name) DO UPDATE SET app_dir=excluded.app_dir, gateway_mode=excluded.gateway_mode, "
+            "http_port=excluded.http_port, https_port=excluded.https_port, updated_at=excluded.updated_at",
+            (name, str(app_dir), mode, http_port, https_port, now()))
+
+    def app(self, name: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM apps WHERE name=?", (name,)).fetchone()
+        return dict(row) if row else None
+
+    def apps(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM apps ORDER BY name")]
+
+    def next_release_number(self, app: str) -> int:
+        row = self.db.execute("SELECT MAX(number) FROM releases WHERE app=?", (app,)).fetchone()
+        return int(row[0] or 0) + 1
+
+    def add_release(self, release: Release) -> None:
+        self.db.execute(
+            "INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (release.app, release.number, release.created_at, release.git_ref, release.frontend_image,
+             release.backend_image, release.env_hash, release.config_hash, release.site_conf,
+             json.dumps(list(release.upstreams)), release.status))
+
+    def set_current(self, app: str, number: int | None) -> None:
+        with self.db:
+            self.db.execute("UPDATE releases SET status='retired' WHERE app=? AND status='live'", (app,))
+            if number is not None:
+                self.db.execute("UPDATE releases SET status='live' WHERE app=? AND number=?", (app, number))
+            self.db.execute("UPDATE apps SET current_release=?, updated_at=? WHERE name=?", (number, now(), app))
+
+    def set_status(self, app: str, number: int, status: str) -> None:
+        self.db.execute("UPDATE releases SET status=? WHERE app=? AND number=?", (status, app, number))
+
+    def releases(self, app: str) -> list[Release]:
+        rows = self.db.execute("SELECT * FROM releases WHERE app=? ORDER BY number DESC", (app,))
+        return [_release(r) for r in rows]
+
+    def current(self, app: str) -> Release | None:
+        info = self.app(app)
+        if not info or info["current_release"] is None:
+            return None
+        row = self.db.execute("SELECT * FROM releases WHERE app=? AND number=?",
+                              (app, info["current_release"])).fetchone()
+        return _release(row) if row else None
+
+
+def _release(row: sqlite3.Row) -> Release:
+    data = dict(row)
+    data["upstreams"] = tuple(json.loads(data["upstreams"]))
+    return Release(**data)
+
+
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.geteuid())
+    return os.environ.get("SUDO_USER", user)
+
+
+@contextmanager
+def app_lock(lock_dir: Path, app: str, command: str, wait: bool = False) -> Iterator[None]:
+    """One deploy at a time per app. Says who holds the lock and since when."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    path = lock_dir / f"{app}.lock"
+    handle = path.open("a+")
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another portside process"
+                if not wait:
+                    raise LockHeld(f"app {app} is locked by {holder}.",
+                                   fix="wait for that run to finish, or pass --wait to queue behind it") from None
+                time.sleep(0.5)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"PID {os.getpid()} ({_who()}: {command}) since {now()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()

@@ -1,0 +1,213 @@
+"""Plan: desired state + facts -> a list of actions (data). ``up --dry-run`` prints exactly this list;
+``up`` executes exactly this list. Pure: no I/O here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from portside.config import PortsideConfig, TlsMode
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What execute/ found out about the machine before planning."""
+
+    app_dir: Path
+    git_ref: str
+    release: int
+    release_dir: Path
+    gateway_mode: str
+    http_port: int
+    https_port: int | None
+    current_release: int | None
+    current_ref: str | None
+    current_config_hash: str | None
+    current_env_hash: str | None
+    current_healthy: bool
+    env_hash: str
+    nginx_version: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Action:
+    def describe(self) -> str:  # pragma: no cover - every action overrides it
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class NoChange(Action):
+    release: int
+    ref: str
+
+    def describe(self) -> str:
+        return f"nothing to do: release {self.release} ({self.ref}) is live, healthy and matches the repository"
+
+
+@dataclass(frozen=True)
+class ResolveBase(Action):
+    kind: str
+
+    def describe(self) -> str:
+        return f"pick the {self.kind} base image (registry image if present or pullable, else portside's offline one)"
+
+
+@dataclass(frozen=True)
+class BuildImage(Action):
+    role: str
+    context: Path
+    dockerfile: str
+    tag: str
+    base_kind: str
+
+    def describe(self) -> str:
+        return f"build {self.role} image {self.tag} from {self.context}/{self.dockerfile}"
+
+
+@dataclass(frozen=True)
+class CheckImageUser(Action):
+    tag: str
+    allow_root: bool
+
+    def describe(self) -> str:
+        extra = " (allow_root = true: warn only)" if self.allow_root else ""
+        return f"refuse {self.tag} if it runs as root{extra}"
+
+
+@dataclass(frozen=True)
+class EnsureCertificate(Action):
+    mode: str
+    names: tuple[str, ...]
+
+    def describe(self) -> str:
+        if self.mode == "self-signed":
+            return f"certificate for {', '.join(self.names)} from portside's local CA (reused while valid)"
+        return f"use the certificate files from tls.cert/tls.key for {', '.join(self.names)}"
+
+
+@dataclass(frozen=True)
+class ExtractSite(Action):
+    tag: str
+    dest: Path
+
+    def describe(self) -> str:
+        return f"copy /site out of {self.tag} into {self.dest}"
+
+
+@dataclass(frozen=True)
+class StartReplicas(Action):
+    tag: str
+    count: int
+    port: int
+    network: str
+    memory: str
+    cpus: float
+
+    def describe(self) -> str:
+        return (f"start {self.count} backend replica(s) of {self.tag} on network {self.network}, container port "
+                f"{self.port} published on 127.0.0.1 only; no root, no capabilities, memory {self.memory}")
+
+
+@dataclass(frozen=True)
+class HealthCheck(Action):
+    path: str
+    timeout: int
+
+    def describe(self) -> str:
+        return f"wait until every new replica answers 2xx on {self.path} (at most {self.timeout}s each)"
+
+
+@dataclass(frozen=True)
+class SwitchGateway(Action):
+    mode: str
+    http_port: int
+    https_port: int | None
+
+    def describe(self) -> str:
+        ports = f"{self.http_port}" + (f"/{self.https_port}" if self.https_port else "")
+        return f"write the site config, 'nginx -t', reload the {self.mode} gateway on {ports} (last good kept)"
+
+
+@dataclass(frozen=True)
+class StopOld(Action):
+    release: int
+    drain_seconds: int
+
+    def describe(self) -> str:
+        return f"drain release {self.release}'s replicas for {self.drain_seconds}s, then stop them"
+
+
+@dataclass(frozen=True)
+class Prune(Action):
+    keep: int
+
+    def describe(self) -> str:
+        return f"keep the last {self.keep} releases (files and images); remove older ones"
+
+
+@dataclass(frozen=True)
+class Plan:
+    app: str
+    release: int
+    ref: str
+    actions: tuple[Action, ...] = field(default_factory=tuple)
+
+    @property
+    def is_noop(self) -> bool:
+        return len(self.actions) == 1 and isinstance(self.actions[0], NoChange)
+
+
+def config_hash(config: PortsideConfig) -> str:
+    data = json.dumps(config.model_dump(mode="json"), sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def image_tag(app: str, role: str, ref: str) -> str:
+    return f"{app}-{role}:{ref}"
+
+
+def network_name(app: str) -> str:
+    return f"portside-{app}"
+
+
+def build_plan(config: PortsideConfig, facts: Facts, force: bool = False) -> Plan:
+    app = config.app.name
+    unchanged = (
+        facts.current_release is not None
+        and facts.current_ref == facts.git_ref
+        and facts.current_config_hash == config_hash(config)
+        and facts.current_env_hash == facts.env_hash
+        and facts.current_healthy
+    )
+    if unchanged and not force:
+        assert facts.current_release is not None
+        return Plan(app, facts.current_release, facts.git_ref, (NoChange(facts.current_release, facts.git_ref),))
+    actions: list[Action] = []
+    fe, be = config.frontend, config.backend
+    if fe is not None:
+        actions.append(ResolveBase(fe.base_image))
+        actions.append(BuildImage("frontend", facts.app_dir / fe.path, fe.dockerfile,
+                                  image_tag(app, "frontend", facts.git_ref), fe.base_image))
+    if be is not None:
+        if be.base_image != (fe.base_image if fe else None):
+            actions.append(ResolveBase(be.base_image))
+        tag = image_tag(app, "backend", facts.git_ref)
+        actions.append(BuildImage("backend", facts.app_dir / be.path, be.dockerfile, tag, be.base_image))
+        actions.append(CheckImageUser(tag, be.allow_root))
+    if config.tls.mode in (TlsMode.self_signed, TlsMode.manual):
+        from portside.render.gateway import server_names
+
+        actions.append(EnsureCertificate(config.tls.mode.value, server_names(config)))
+    if fe is not None:
+        actions.append(ExtractSite(image_tag(app, "frontend", facts.git_ref), facts.release_dir / "site"))
+    if be is not None:
+        actions.append(StartReplicas(image_tag(app, "backend", facts.git_ref), be.replicas, be.port,
+                                     network_name(app), be.memory, be.cpus))
+        actions.append(HealthCheck(be.health_path, be.health_timeout))
+    actions.append(SwitchGateway(facts.gateway_mode, facts.http_port, facts.https_port))
+    if facts.current_release is not None and be is not None:
+        actions.append(StopOld(facts.current_release, config.deploy.drain_seconds))
+    actions.append(Prune(config.deploy.keep_releases))
+    return Plan(app, facts.release, facts.git_ref, tuple(actions))

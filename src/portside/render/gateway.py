@@ -1,0 +1,122 @@
+"""Pure renderers for the gateway: model -> nginx config text. Golden-tested."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from portside.config import PortsideConfig, TlsMode, _is_local_name
+from portside.render.env import template
+
+NginxVersion = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class SiteInputs:
+    """Everything the site config depends on besides portside.toml: facts of this machine and release."""
+
+    release: str
+    site_root: Path
+    acme_root: Path
+    upstreams: tuple[str, ...] | None  # None: no backend; (): not started yet
+    http_port: int = 80
+    https_port: int = 443
+    cert: Path | None = None
+    key: Path | None = None
+    nginx_version: NginxVersion = (1, 22, 1)
+
+
+def nginx_id(app_name: str) -> str:
+    """An identifier safe for nginx zone, upstream and variable names."""
+    return "ps_" + re.sub(r"[^a-z0-9]", "_", app_name)
+
+
+def server_names(config: PortsideConfig) -> tuple[str, ...]:
+    names = [config.app.domain, *config.app.aliases]
+    if config.app.domain == "localhost":
+        names += ["127.0.0.1"]
+    return tuple(dict.fromkeys(names))
+
+
+def default_csp(config: PortsideConfig) -> str:
+    return (
+        "default-src 'self'; connect-src 'self'; img-src 'self' data: blob:; "
+        "style-src 'self' 'unsafe-inline'; font-src 'self' data:; media-src 'self' blob:; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+    )
+
+
+def _proxy_pass(config: PortsideConfig, upstream: str) -> str:
+    gw = config.gateway
+    pad = " " * 8
+    if not gw.strip_prefix:
+        # No URI part: the request URI goes to the backend exactly as the client sent it.
+        return f"{pad}proxy_pass http://{upstream};"
+    # Strip the prefix without decoding or normalizing the rest of the URI.
+    prefix = re.escape(gw.api_prefix)
+    return "\n".join(
+        [
+            f"{pad}rewrite ^ $request_uri;",
+            f"{pad}rewrite ^{prefix}(?<ps_rest>/.*)$ $ps_rest break;",
+            f"{pad}return 400;",
+            f"{pad}proxy_pass http://{upstream}$ps_rest;",
+        ]
+    )
+
+
+def render_site(config: PortsideConfig, inputs: SiteInputs) -> str:
+    tls = config.tls.mode is not TlsMode.off
+    if tls and (inputs.cert is None or inputs.key is None):
+        raise ValueError("render_site: TLS is on but no certificate paths were given")
+    ident = nginx_id(config.app.name)
+    https_suffix = "" if inputs.https_port == 443 else f":{inputs.https_port}"
+    csp = default_csp(config) if config.gateway.content_security_policy is None else (
+        config.gateway.content_security_policy
+    )
+    return template("site.conf.j2").render(
+        app=config.app,
+        release=inputs.release,
+        id=ident,
+        gw=config.gateway,
+        assets_path=config.frontend.assets_path if config.frontend else "/assets/",
+        frontend=config.frontend is not None,
+        backend=config.backend is not None,
+        upstreams=inputs.upstreams if config.backend is not None else None,
+        tls=tls,
+        hsts=tls and not _is_local_name(config.app.domain),
+        csp=csp,
+        http_port=inputs.http_port,
+        https_port=inputs.https_port,
+        https_suffix=https_suffix,
+        canonical=config.app.domain,
+        server_names=server_names(config),
+        cert=inputs.cert,
+        key=inputs.key,
+        site_root=inputs.site_root,
+        acme_root=inputs.acme_root,
+        http2_directive=inputs.nginx_version >= (1, 25, 1),
+        session_tickets=False,
+        proxy_pass=lambda _path: _proxy_pass(config, f"{ident}_backend"),
+    )
+
+
+@dataclass(frozen=True)
+class GatewayInputs:
+    prefix: Path
+    sites_dir: Path
+    http_port: int
+    https_port: int | None
+    user: str | None = None
+    mime_types: Path = Path("/etc/nginx/mime.types")
+
+
+def render_gateway(inputs: GatewayInputs) -> str:
+    return template("gateway.conf.j2").render(
+        prefix=inputs.prefix,
+        sites_dir=inputs.sites_dir,
+        http_port=inputs.http_port,
+        https_port=inputs.https_port,
+        user=inputs.user,
+        mime_types=inputs.mime_types,
+    )
