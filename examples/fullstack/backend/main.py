@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from itertools import count
 
-from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, HTTPException, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 
 app = FastAPI(title="fullstack example", docs_url="/api/docs", openapi_url="/api/openapi.json")
@@ -60,10 +60,11 @@ def get_card(card_id: int) -> Card:
     return _cards[card_id]
 
 
-@app.delete("/api/cards/{card_id}", status_code=204)
-def delete_card(card_id: int) -> None:
+@app.delete("/api/cards/{card_id}", status_code=204, response_class=Response)
+def delete_card(card_id: int) -> Response:
     if _cards.pop(card_id, None) is None:
         raise HTTPException(404, "no such card")
+    return Response(status_code=204)
 
 
 @app.websocket("/api/ws/echo")
