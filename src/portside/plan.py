@@ -47,6 +47,17 @@ class NoChange(Action):
 
 
 @dataclass(frozen=True)
+class Preflight(Action):
+    mode: str
+    http_port: int
+    https_port: int | None
+
+    def describe(self) -> str:
+        ports = f"{self.http_port}" + (f"/{self.https_port}" if self.https_port else "")
+        return f"preflight: Docker answers, nginx is installed, the {self.mode} gateway can use ports {ports}"
+
+
+@dataclass(frozen=True)
 class ResolveBase(Action):
     kind: str
 
@@ -184,7 +195,7 @@ def build_plan(config: PortsideConfig, facts: Facts, force: bool = False) -> Pla
     if unchanged and not force:
         assert facts.current_release is not None
         return Plan(app, facts.current_release, facts.git_ref, (NoChange(facts.current_release, facts.git_ref),))
-    actions: list[Action] = []
+    actions: list[Action] = [Preflight(facts.gateway_mode, facts.http_port, facts.https_port)]
     fe, be = config.frontend, config.backend
     if fe is not None:
         actions.append(ResolveBase(fe.base_image))

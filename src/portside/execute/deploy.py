@@ -35,6 +35,7 @@ from portside.plan import (
     HealthCheck,
     NoChange,
     Plan,
+    Preflight,
     Prune,
     ResolveBase,
     StartReplicas,
@@ -160,6 +161,11 @@ class Deployer:
             self._client = runtime.connect()
         return self._client
 
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def apply(self, plan: Plan) -> _Run:
         app = self.config.app.name
         if plan.is_noop:
@@ -186,6 +192,12 @@ class Deployer:
 
     def _NoChange(self, action: NoChange, plan: Plan) -> None:  # noqa: N802
         pass
+
+    def _Preflight(self, action: Preflight, plan: Plan) -> None:  # noqa: N802
+        assert self.client is not None  # connects, or says how to start Docker
+        self.gateway.prepare()  # writes the gateway's main file; checks its ports when it is not running
+        self.ctx.paths.root.mkdir(parents=True, exist_ok=True)
+        _make_traversable(self.ctx.paths.root, self.ctx.paths.root)
 
     def _ResolveBase(self, action: ResolveBase, plan: Plan) -> None:  # noqa: N802
         if action.kind in self.run.bases:
@@ -228,11 +240,20 @@ class Deployer:
                          fix="add a non-root user to the Dockerfile ('RUN useradd --uid 10001 app' then "
                          "'USER 10001'), or set backend.allow_root = true if you must")
 
+    def cert_paths(self) -> certs.CertPair | None:
+        """Where the certificate is (or will be, once EnsureCertificate ran)."""
+        tls = self.config.tls
+        if tls.mode is TlsMode.manual:
+            assert tls.cert and tls.key
+            return certs.CertPair((self.app_dir / tls.cert).resolve(), (self.app_dir / tls.key).resolve())
+        if tls.mode is TlsMode.self_signed:
+            folder = self.ctx.paths.certs(self.config.app.name)
+            return certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
+        return None
+
     def _EnsureCertificate(self, action: EnsureCertificate, plan: Plan) -> None:  # noqa: N802
         if action.mode == "manual":
-            assert self.config.tls.cert and self.config.tls.key
-            self.run.cert = certs.CertPair((self.app_dir / self.config.tls.cert).resolve(),
-                                           (self.app_dir / self.config.tls.key).resolve())
+            self.run.cert = self.cert_paths()
             return
         ca = certs.ensure_local_ca(self.ctx.paths.ca_dir)
         self.run.cert = certs.ensure_leaf(ca, self.ctx.paths.certs(plan.app), action.names)
@@ -309,6 +330,7 @@ class Deployer:
         _make_traversable(site_root, self.ctx.paths.root)
         self.ctx.paths.acme_webroot.mkdir(parents=True, exist_ok=True)
         _make_traversable(self.ctx.paths.acme_webroot, self.ctx.paths.root)
+        cert = self.run.cert or self.cert_paths()
         return render_site(self.config, SiteInputs(
             release=f"{plan.release} ({plan.ref})",
             site_root=site_root,
@@ -316,8 +338,8 @@ class Deployer:
             upstreams=tuple(f"127.0.0.1:{r.host_port}" for r in self.run.replicas),
             http_port=self.facts.http_port,
             https_port=self.facts.https_port or 443,
-            cert=self.run.cert.cert if self.run.cert else None,
-            key=self.run.cert.key if self.run.cert else None,
+            cert=cert.cert if cert else None,
+            key=cert.key if cert else None,
             nginx_version=self.facts.nginx_version,
         ))
 

@@ -28,7 +28,9 @@ INSTALL_NGINX = "install it: 'sudo apt-get install nginx' (Debian/Ubuntu) or 'su
 
 
 def nginx_binary() -> str:
-    found = which("nginx")
+    """The nginx to use: $PORTSIDE_NGINX if set, else nginx from PATH or /usr/sbin."""
+    override = os.environ.get("PORTSIDE_NGINX")
+    found = (override if os.access(override, os.X_OK) else None) if override else which("nginx")
     if not found:
         raise EnvironmentProblem("nginx is not installed.", fix=INSTALL_NGINX)
     return found
@@ -170,7 +172,7 @@ class PrivateGateway:
         return data["http"], data["https"]
 
     def prepare(self) -> None:
-        """Write the main file and start the master if it is not running (checking the ports first)."""
+        """Write the main file; if the master is not running, check its ports are free (it starts on deploy)."""
         for sub in ("sites", "logs", "tmp", "last-good"):
             (self.prefix / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(self.prefix, 0o755)
@@ -194,9 +196,9 @@ class PrivateGateway:
             )
         )
         if running is None:
-            self._start()
+            self._check_ports()
 
-    def _start(self) -> None:
+    def _check_ports(self) -> None:
         for port in (self.http_port, self.https_port):
             if port is not None and not port_free(port):
                 raise GatewayError(
@@ -204,12 +206,16 @@ class PrivateGateway:
                     fix=f"stop that program, or choose other ports (--http-port/--https-port); "
                     f"see what holds it with 'ss -ltnp sport = :{port}'",
                 )
+
+    def _start(self) -> None:
+        self._check_ports()
         self.config_test()
         result = run([self.binary, "-p", str(self.prefix), "-c", str(self.conf)])
         if result.returncode != 0:
             raise GatewayError(f"nginx would not start: {_nginx_message(result.stderr)}", fix="see the message")
         self._ports_file().write_text(json.dumps({"http": self.http_port, "https": self.https_port}))
-        _wait_for(lambda: self.master_pid() is not None, 5)
+        # Started means: master up and its workers running (a reload sent earlier could be lost).
+        _wait_for(lambda: (pid := self.master_pid()) is not None and bool(_children(pid)), 10)
 
     def config_test(self) -> None:
         result = run([self.binary, "-t", "-q", "-p", str(self.prefix), "-c", str(self.conf)])

@@ -36,9 +36,12 @@ def take_down(ctx: Context, name: str, stop_gateway: bool, say: Callable[[str], 
     say(f"removing {name}'s gateway site")
     gateway.remove_site(name)
     client = runtime.connect()
-    containers = runtime.app_containers(client, name)
-    say(f"stopping {len(containers)} container(s)")
-    runtime.stop_containers(containers)
+    try:
+        containers = runtime.app_containers(client, name)
+        say(f"stopping {len(containers)} container(s)")
+        runtime.stop_containers(containers)
+    finally:
+        client.close()
     store.set_current(name, None)
     store.audit(name, "down", "site removed, containers stopped", "ok")
     if stop_gateway and isinstance(gateway, PrivateGateway):
@@ -81,6 +84,8 @@ def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
         result.append({"name": info["name"], "url": url, "gateway": info["gateway_mode"],
                        "current_release": info["current_release"], "releases": releases,
                        "audit": store.audit_log(info["name"], 10)})
+    if client is not None:
+        client.close()
     return {"apps": result}
 
 
@@ -140,8 +145,11 @@ def stream_logs(ctx: Context, name: str, component: str, follow: bool, tail: int
         if follow and len(containers) > 1:
             yield f"(following {containers[0].name}; other replicas: {', '.join(c.name for c in containers[1:])})\n"
             containers = containers[:1]
-        for container in containers:
-            for chunk in runtime.follow_logs(container, tail, follow):
-                yield f"{container.name} | {chunk.decode(errors='replace')}"
+        try:
+            for container in containers:
+                for chunk in runtime.follow_logs(container, tail, follow):
+                    yield f"{container.name} | {chunk.decode(errors='replace')}"
+        finally:
+            client.close()
     else:
         raise ConfigError([f"logs: unknown component {component!r}. Fix: one of gateway, backend, frontend"])

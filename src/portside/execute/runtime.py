@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 import time
 import urllib.error
@@ -32,11 +33,18 @@ LABEL_ROLE = "portside.role"
 
 
 def connect() -> docker.DockerClient:
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if host.startswith("unix://") and not Path(host.removeprefix("unix://")).exists():
+        raise EnvironmentProblem(f"Docker is not running: no Docker socket at {host.removeprefix('unix://')}.",
+                                 fix=START_DOCKER)
+    client = None
     try:
         client = docker.from_env(timeout=300)
         client.ping()
         return client
     except docker.errors.DockerException as exc:
+        if client is not None:
+            client.close()
         raise EnvironmentProblem(f"Docker is not running or not reachable ({_short(exc)}).", fix=START_DOCKER) from None
 
 

@@ -1,0 +1,280 @@
+"""The example deployed by portside against the real Docker Engine and the real nginx.
+
+Tests in this module run in order against one deployment (module fixture ``deployed``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from portside.execute.probe import get, ws_echo
+from portside.execute.store import app_lock
+
+from .conftest import App, cli
+
+pytestmark = pytest.mark.integration
+
+
+def _version(app: App) -> str:
+    r = get(f"{app.url}/api/health", app.ca)
+    assert r.status == 200
+    return str(json.loads(r.body)["version"])
+
+
+def _status(app: App) -> dict:  # type: ignore[type-arg]
+    result = cli("status", app.name, "--json", "--state-dir", app.state)
+    assert result.code == 0, result.text
+    return json.loads(result.out)["apps"][0]  # type: ignore[no-any-return]
+
+
+def test_serves_the_example(deployed: App) -> None:
+    r = get(f"{deployed.url}/", deployed.ca)
+    assert r.status == 200 and r.content_type.startswith("text/html")
+    assert r.headers["cache-control"] == "no-cache"
+    index = r.body
+    r = get(f"{deployed.url}/api/health", deployed.ca)
+    assert r.status == 200 and r.content_type == "application/json"
+    deep = get(f"{deployed.url}/board/42", deployed.ca)
+    assert deep.status == 200 and deep.body == index
+    missing = get(f"{deployed.url}/assets/missing-chunk.js", deployed.ca)
+    assert missing.status == 404 and missing.body != index
+    api_missing = get(f"{deployed.url}/api/no-such-route", deployed.ca)
+    assert api_missing.status == 404 and api_missing.content_type == "application/json"
+    assert ws_echo(f"wss://localhost:{deployed.https}/api/ws/echo", "hi", deployed.ca) == "echo: hi"
+    redirect = get(f"http://localhost:{deployed.http}/board/42?x=1")
+    assert redirect.status == 308
+    assert redirect.headers["location"] == f"https://localhost:{deployed.https}/board/42?x=1"
+
+
+def test_hashed_assets_are_cached_and_compressed(deployed: App) -> None:
+    site = deployed.state / "apps" / deployed.name / "releases" / "1" / "site" / "assets"
+    script = next(site.glob("*.js")).name
+    r = get(f"{deployed.url}/assets/{script}", deployed.ca, headers={"Accept-Encoding": "gzip"})
+    assert r.status == 200
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert r.headers.get("content-encoding") == "gzip"
+
+
+def test_api_gets_forwarded_headers_and_crud_works(deployed: App) -> None:
+    who = json.loads(get(f"{deployed.url}/api/whoami", deployed.ca).body)
+    assert who["scheme"] == "https" and who["host"] == "localhost"
+    created = get(f"{deployed.url}/api/cards", deployed.ca, method="POST", body=b'{"title": "deploy"}',
+                  headers={"Content-Type": "application/json"})
+    assert created.status == 201
+    card = json.loads(created.body)
+    assert card["title"] == "deploy"
+
+
+def test_security_headers_and_unknown_host(deployed: App) -> None:
+    r = get(f"{deployed.url}/", deployed.ca)
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "camera=(self)" in r.headers["permissions-policy"]
+    assert r.headers["server"] == "nginx"  # no version
+    hidden = get(f"{deployed.url}/.git/config", deployed.ca)
+    assert hidden.status == 403
+    # an unknown Host on port 80 is dropped (444: connection closed without a response)
+    with socket.create_connection(("127.0.0.1", deployed.http)) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+        try:
+            answer = sock.recv(100)
+        except ConnectionResetError:
+            answer = b""
+        assert answer == b""
+
+
+def test_rate_limit_answers_429_on_api_only(deployed: App) -> None:
+    codes = [get(f"{deployed.url}/api/ping", deployed.ca).status for _ in range(80)]
+    assert 429 in codes and codes[0] == 200
+    assert {get(f"{deployed.url}/", deployed.ca).status for _ in range(60)} == {200}
+
+
+def test_containers_are_locked_down(deployed: App, docker_client) -> None:  # type: ignore[no-untyped-def]
+    containers = docker_client.containers.list(filters={"label": f"portside.app={deployed.name}"})
+    assert len(containers) == 2
+    for container in containers:
+        attrs = container.attrs
+        assert attrs["Config"]["User"] not in ("", "root", "0")
+        assert attrs["HostConfig"]["CapDrop"] == ["ALL"]
+        assert "no-new-privileges:true" in attrs["HostConfig"]["SecurityOpt"]
+        assert attrs["HostConfig"]["Memory"] == 512 * 1024 * 1024
+        assert attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+        for bindings in attrs["HostConfig"]["PortBindings"].values():
+            assert all(b["HostIp"] == "127.0.0.1" for b in bindings)
+        assert container.labels["portside.release"] == "1"
+    image = docker_client.images.get(containers[0].image.id)
+    assert image.labels["portside.app"] == deployed.name
+
+
+def test_status_json(deployed: App) -> None:
+    status = _status(deployed)
+    assert status["current_release"] == 1
+    assert status["url"] == f"https://localhost:{deployed.https}/"
+    live = status["releases"][0]
+    assert live["status"] == "live"
+    assert [c["health"] for c in live["containers"]] == ["healthy", "healthy"]
+    assert status["audit"][0]["action"] == "up" and status["audit"][0]["result"] == "ok"
+
+
+def test_warm_up_changes_nothing(deployed: App) -> None:
+    result = deployed.up()
+    assert result.code == 0, result.text
+    assert "nothing to do" in result.err
+    assert _status(deployed)["current_release"] == 1
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(deployed: App) -> None:
+    result = deployed.up("--dry-run", "--force")
+    assert result.code == 0, result.text
+    assert "start 2 backend replica(s)" in result.out and "nginx -t" in result.out
+    assert _status(deployed)["current_release"] == 1
+
+
+def test_plan_shows_a_diff(deployed: App) -> None:
+    result = cli("plan", deployed.dir, "--local", "--http-port", deployed.http, "--https-port", deployed.https,
+                 "--state-dir", deployed.state, "--force")
+    assert result.code == 0, result.text
+    assert "(planned; replica ports are assigned at start)" in result.out
+    assert "-    server 127.0.0.1:" in result.out  # the live upstream ports go away
+
+
+def test_second_up_is_refused_while_locked(deployed: App) -> None:
+    with app_lock(deployed.state / "locks", deployed.name, "test holder"):
+        result = deployed.up("--force")
+    assert result.code == 8
+    assert f"app {deployed.name} is locked by PID {os.getpid()}" in result.err
+    assert "since" in result.err and "--wait" in result.err
+
+
+def test_unhealthy_backend_keeps_previous_release(deployed: App, docker_client) -> None:  # type: ignore[no-untyped-def]
+    main = deployed.dir / "backend" / "main.py"
+    original = main.read_text()
+    main.write_text(original.replace('return {"status": "ok", "version": VERSION}',
+                                     'raise HTTPException(503, "not ready")'))
+    config = deployed.dir / "portside.toml"
+    config_text = config.read_text()
+    config.write_text(config_text.replace('memory = "512m"', 'memory = "512m"\nhealth_timeout = 5'))
+    try:
+        result = deployed.up()
+    finally:
+        main.write_text(original)
+        config.write_text(config_text)
+    assert result.code == 5, result.text
+    assert "never became healthy at /api/health (HTTP 503)" in result.err
+    assert "previous release keeps serving" in result.err
+    assert _version(deployed) == "1"
+    labels = {c.labels["portside.release"] for c in
+              docker_client.containers.list(all=True, filters={"label": f"portside.app={deployed.name}"})}
+    assert labels == {"1"}
+    assert _status(deployed)["audit"][0]["result"].startswith("failed")
+
+
+def test_failing_frontend_build_changes_nothing(deployed: App) -> None:
+    main = deployed.dir / "frontend" / "src" / "main.js"
+    original = main.read_text()
+    main.write_text(original + "\nimport './does-not-exist.js';\n")
+    try:
+        result = deployed.up()
+    finally:
+        main.write_text(original)
+    assert result.code == 4, result.text
+    assert "building the frontend image failed" in result.err
+    assert "does-not-exist" in result.err  # the tail of the build log
+    assert get(f"{deployed.url}/", deployed.ca).status == 200
+    assert _status(deployed)["current_release"] == 1
+
+
+def test_root_image_is_refused(deployed: App) -> None:
+    dockerfile = deployed.dir / "backend" / "Dockerfile"
+    original = dockerfile.read_text()
+    dockerfile.write_text(original.replace("USER 10001\n", ""))
+    try:
+        result = deployed.up()
+    finally:
+        dockerfile.write_text(original)
+    assert result.code == 4, result.text
+    assert "runs as root (no USER line)" in result.err
+    assert "USER 10001" in result.err
+    assert _status(deployed)["current_release"] == 1
+
+
+def test_new_release_switches_and_stops_the_old(deployed: App, docker_client) -> None:  # type: ignore[no-untyped-def]
+    config = deployed.dir / "portside.toml"
+    config.write_text(config.read_text().replace("# env = { LOG_LEVEL = \"info\" }", 'env = { APP_VERSION = "2" }')
+                      .replace("[deploy]\n", "[deploy]\ndrain_seconds = 0\n"))
+    deployed.commit("version 2")
+    result = deployed.up()
+    assert result.code == 0, result.text
+    assert _version(deployed) == "2"
+    status = _status(deployed)
+    assert status["current_release"] == 2
+    assert [r["status"] for r in status["releases"]] == ["live", "retired"]
+    labels = {c.labels["portside.release"] for c in
+              docker_client.containers.list(all=True, filters={"label": f"portside.app={deployed.name}"})}
+    assert labels == {"2"}
+
+
+def test_port_in_use(deployed: App, tmp_path: Path) -> None:
+    """A second gateway on ports someone holds fails before touching anything."""
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        state = Path(tempfile.mkdtemp(prefix="portside-port-", dir="/var/tmp"))
+        result = cli("up", deployed.dir, "--local", "--http-port", busy, "--https-port", busy + 1 if busy < 65535
+                     else busy - 1, "--state-dir", state)
+    assert result.code == 6, result.text
+    assert f"port {busy} is already in use by" in result.err
+    assert "--http-port" in result.err
+    assert "build" not in result.err  # it failed in preflight, before any work
+    shutil.rmtree(state, ignore_errors=True)
+
+
+def test_docker_not_running(deployed: App) -> None:
+    env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    result = cli("up", deployed.dir, "--local", "--force", "--http-port", deployed.http, "--https-port",
+                 deployed.https, "--state-dir", deployed.state, env=env)
+    assert result.code == 3, result.text
+    assert "Docker is not running" in result.err and "dockerd" in result.err
+    assert _version(deployed) == "2"
+
+
+def test_nginx_not_installed(deployed: App) -> None:
+    result = cli("up", deployed.dir, "--local", "--state-dir", deployed.state,
+                 env={"PORTSIDE_NGINX": "/nonexistent/nginx"})
+    assert result.code == 3, result.text
+    assert "nginx is not installed" in result.err and "apt-get install nginx" in result.err
+
+
+def test_logs(deployed: App) -> None:
+    result = cli("logs", deployed.name, "backend", "--tail", "5", "--state-dir", deployed.state)
+    assert result.code == 0, result.text
+    assert f"{deployed.name}-backend-r2-1 |" in result.out
+    gateway = cli("logs", deployed.name, "gateway", "--tail", "5", "--state-dir", deployed.state)
+    assert gateway.code == 0 and "/api/health" in gateway.out
+
+
+def test_down_removes_site_and_containers(deployed: App, docker_client) -> None:  # type: ignore[no-untyped-def]
+    result = cli("down", deployed.name, "--state-dir", deployed.state)
+    assert result.code == 0, result.text
+    assert docker_client.containers.list(all=True, filters={"label": f"portside.app={deployed.name}"}) == []
+    with pytest.raises(OSError):
+        get(f"{deployed.url}/", deployed.ca)  # the default server rejects the handshake now
+
+
+def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
+    result = cli("up", tmp_path, "--local", "--state-dir", tmp_path / "state")
+    assert result.code == 2
+    assert "portside.toml: file not found. Fix: run 'portside init" in result.err
+    assert "Traceback" not in result.text
+
+
+def test_git_available() -> None:
+    assert subprocess.run(["git", "--version"], capture_output=True).returncode == 0
