@@ -13,15 +13,15 @@ async function api(path, options = {}) {
   return response.status === 204 ? null : response.json();
 }
 
+function cardItem(card) {
+  const li = document.createElement("li");
+  li.textContent = card.title;
+  return li;
+}
+
 async function refresh() {
   const cards = await api("/cards");
-  $("cards").replaceChildren(
-    ...cards.map((card) => {
-      const li = document.createElement("li");
-      li.textContent = card.title;
-      return li;
-    }),
-  );
+  $("cards").replaceChildren(...cards.map(cardItem));
 }
 
 async function start() {
@@ -41,9 +41,11 @@ async function start() {
 
 $("add").addEventListener("submit", async (event) => {
   event.preventDefault();
-  await api("/cards", { method: "POST", body: JSON.stringify({ title: $("title").value }) });
+  // The example keeps cards in each replica's memory (a real app uses a database),
+  // so show the card the API returned instead of re-reading a list from another replica.
+  const card = await api("/cards", { method: "POST", body: JSON.stringify({ title: $("title").value }) });
   $("title").value = "";
-  await refresh();
+  $("cards").append(cardItem(card));
 });
 
 start().catch((error) => {

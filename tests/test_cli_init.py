@@ -1,0 +1,155 @@
+"""CLI tier: run main() in-process, assert output and exit codes. Detection and 'init' on small repos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from portside.config import load_config
+from portside.detect import detect_backend, detect_frontend, project_name
+
+from .conftest import EXAMPLE, cli
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+FRONTENDS = {
+    "vite-react": ({"frontend/package.json": '{"dependencies": {"react": "18"}, "devDependencies": {"vite": "5"}}'},
+                   "react", "dist"),
+    "vite-vue": ({"client/package.json": '{"dependencies": {"vue": "3"}, "devDependencies": {"vite": "5"}}'},
+                 "vue", "dist"),
+    "vite-plain": ({"web/package.json": '{"devDependencies": {"vite": "5"}}'}, "vite", "dist"),
+    "cra": ({"frontend/package.json": '{"dependencies": {"react-scripts": "5"}}'}, "cra", "build"),
+    "next-export": ({"frontend/package.json": '{"dependencies": {"next": "14"}}',
+                     "frontend/next.config.js": "module.exports = { output: 'export' }"}, "next-export", "out"),
+    "static": ({"frontend/index.html": "<h1>hi</h1>"}, "static", "."),
+}
+
+BACKENDS = {
+    "fastapi": ({"backend/requirements.txt": "fastapi\nuvicorn\n", "backend/app/server.py": "api = FastAPI()\n"},
+                "fastapi", 8000, "app.server:api"),
+    "django": ({"backend/requirements.txt": "Django>=5\ngunicorn\n", "backend/mysite/wsgi.py": ""},
+               "django", 8000, "mysite.wsgi"),
+    "flask": ({"server/pyproject.toml": '[project]\nname="x"\ndependencies=["flask"]\n',
+               "server/app.py": "app = Flask(__name__)\n"}, "flask", 8000, "app:app"),
+    "spring-gradle": ({"backend/build.gradle": "plugins { id 'org.springframework.boot' version '3.2.0' }"},
+                      "spring-gradle", 8080, ""),
+    "spring-maven": ({"api/pom.xml": "<project><parent><artifactId>spring-boot-starter-parent</artifactId>"
+                      "</parent></project>"}, "spring-maven", 8080, ""),
+    "express": ({"backend/package.json": '{"main": "server.js", "dependencies": {"express": "4"}}'},
+                "express", 3000, "server.js"),
+    "nest": ({"backend/package.json": '{"dependencies": {"@nestjs/core": "10"}}'}, "nest", 3000, "dist/main.js"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FRONTENDS))
+def test_detect_frontend(case: str, tmp_path: Path) -> None:
+    files, framework, output = FRONTENDS[case]
+    found = detect_frontend(_write(tmp_path, files))
+    assert found is not None and (found.framework, found.output_dir) == (framework, output)
+
+
+@pytest.mark.parametrize("case", sorted(BACKENDS))
+def test_detect_backend(case: str, tmp_path: Path) -> None:
+    files, framework, port, target = BACKENDS[case]
+    found = detect_backend(_write(tmp_path, files))
+    assert found is not None and (found.framework, found.port) == (framework, port)
+    assert target in " ".join(found.command)
+
+
+def test_node_backend_is_not_a_frontend(tmp_path: Path) -> None:
+    _write(tmp_path, {"backend/package.json": '{"dependencies": {"express": "4"}}'})
+    assert detect_frontend(tmp_path) is None
+
+
+def test_server_rendered_next_is_not_a_static_frontend(tmp_path: Path) -> None:
+    _write(tmp_path, {"frontend/package.json": '{"dependencies": {"next": "14"}}'})
+    assert detect_frontend(tmp_path) is None
+
+
+def test_project_name_is_valid(tmp_path: Path) -> None:
+    folder = tmp_path / "2024 Team_Board!"
+    folder.mkdir()
+    assert project_name(folder) == "team-board"
+
+
+def test_init_writes_a_valid_project_and_never_overwrites(tmp_path: Path) -> None:
+    _write(tmp_path, {**FRONTENDS["vite-react"][0], **BACKENDS["fastapi"][0]})
+    mine = tmp_path / "backend" / "Dockerfile"
+    mine.write_text("FROM mine\n")
+    result = cli("init", tmp_path, "--name", "board")
+    assert result.code == 0, result.text
+    assert "detected frontend: react in frontend/" in result.err
+    assert "detected backend: fastapi in backend/ (port 8000)" in result.err
+    assert f"kept {mine}" in result.err
+    assert mine.read_text() == "FROM mine\n"
+    frontend_dockerfile = (tmp_path / "frontend" / "Dockerfile").read_text()
+    assert "COPY --from=build /src/dist/ /site/" in frontend_dockerfile
+    assert "ARG BASE_IMAGE=" in frontend_dockerfile
+    assert ".env" in (tmp_path / "backend" / ".dockerignore").read_text()
+    config = load_config(tmp_path)
+    assert config.app.name == "board" and config.backend is not None and config.backend.port == 8000
+    again = cli("init", tmp_path)
+    assert again.code == 0 and "wrote" not in again.err
+
+
+def test_generated_backend_dockerfiles_run_as_non_root(tmp_path: Path) -> None:
+    from portside.render.project import render_backend_dockerfile
+
+    for case in ("fastapi", "django", "flask", "express", "nest", "spring-gradle"):
+        root = tmp_path / case
+        backend = detect_backend(_write(root, BACKENDS[case][0]))
+        assert backend is not None
+        text = render_backend_dockerfile(backend)
+        assert "\nUSER " in text and "USER root" not in text, case
+        assert "ARG BASE_IMAGE=" in text
+
+
+def test_init_on_an_empty_folder(tmp_path: Path) -> None:
+    result = cli("init", tmp_path)
+    assert result.code == 2
+    assert "found neither a frontend" in result.err and "Fix:" in result.err
+
+
+def test_help_teaches_the_workflow() -> None:
+    result = cli("--help")
+    assert result.code == 0
+    for words in ("portside init .", "portside up --local .", "Exit codes", "no CORS"):
+        assert words in result.out
+    for command in ("init", "check", "plan", "up", "down", "status", "logs", "render", "base-images"):
+        sub = cli(command, "--help")
+        assert sub.code == 0, command
+        assert "Usage:" in sub.out
+
+
+def test_check_ok_and_json(tmp_path: Path) -> None:
+    ok = cli("check", EXAMPLE)
+    assert ok.code == 0 and "ok" in ok.err and "tls self-signed" in ok.err
+    (tmp_path / "portside.toml").write_text('[app]\nname = "demo"\n[backend]\nport = 99999\n')
+    bad = cli("check", tmp_path, "--json")
+    assert bad.code == 2
+    problems = json.loads(bad.out)["problems"]
+    assert "backend.port" in problems[0] and "Fix:" in problems[0]
+    plain = cli("check", tmp_path)
+    assert plain.code == 2 and plain.err.startswith("error: ") and "Traceback" not in plain.text
+
+
+def test_render_out_writes_every_file(tmp_path: Path) -> None:
+    result = cli("render", EXAMPLE, "--out", tmp_path, "--local")
+    assert result.code == 0, result.text
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["backend.Dockerfile", "frontend.Dockerfile", "fullstack.conf", "nginx.conf"]
+    assert "listen 8443 ssl" in (tmp_path / "fullstack.conf").read_text()
+
+
+def test_exit_codes_are_documented() -> None:
+    result = cli("exit-codes")
+    assert result.code == 0 and "8  another portside run holds the app's lock" in result.out

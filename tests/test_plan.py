@@ -1,0 +1,65 @@
+"""The planner is pure: facts in, actions out. Dry-run prints exactly this list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from portside.config import parse_config
+from portside.plan import (
+    BuildImage,
+    CheckImageUser,
+    Facts,
+    HealthCheck,
+    NoChange,
+    Preflight,
+    StartReplicas,
+    StopOld,
+    SwitchGateway,
+    build_plan,
+    config_hash,
+)
+
+CONFIG = parse_config('[app]\nname = "demo"\n[frontend]\n[backend]\nreplicas = 3\n')
+
+
+def _facts(**changes: object) -> Facts:
+    values: dict[str, object] = dict(
+        app_dir=Path("/src/demo"), git_ref="abc123", release=4, release_dir=Path("/state/r/4"),
+        gateway_mode="private", http_port=8080, https_port=8443, current_release=3, current_ref="abc123",
+        current_config_hash=config_hash(CONFIG), current_env_hash="e", current_healthy=True, env_hash="e",
+        nginx_version=(1, 22, 1))
+    values.update(changes)
+    return Facts(**values)  # type: ignore[arg-type]
+
+
+def test_nothing_changed_is_a_noop() -> None:
+    plan = build_plan(CONFIG, _facts())
+    assert plan.is_noop and isinstance(plan.actions[0], NoChange)
+
+
+def test_each_change_makes_a_release() -> None:
+    for change in ({"git_ref": "def456"}, {"env_hash": "other"}, {"current_config_hash": "old"},
+                   {"current_healthy": False}, {"current_release": None}):
+        assert not build_plan(CONFIG, _facts(**change)).is_noop, change
+
+
+def test_order_is_start_check_switch_then_stop_old() -> None:
+    plan = build_plan(CONFIG, _facts(git_ref="def456"))
+    kinds = [type(a) for a in plan.actions]
+    assert kinds[0] is Preflight
+    order = [kinds.index(k) for k in (BuildImage, CheckImageUser, StartReplicas, HealthCheck, SwitchGateway, StopOld)]
+    assert order == sorted(order)
+    start = next(a for a in plan.actions if isinstance(a, StartReplicas))
+    assert start.count == 3 and start.tag == "demo-backend:def456"
+    assert "127.0.0.1 only" in start.describe()
+
+
+def test_first_release_has_nothing_to_stop() -> None:
+    plan = build_plan(CONFIG, _facts(current_release=None))
+    assert not any(isinstance(a, StopOld) for a in plan.actions)
+
+
+def test_every_action_describes_itself_in_one_line() -> None:
+    for action in build_plan(CONFIG, _facts(git_ref="x")).actions:
+        line = action.describe()
+        assert line and "\n" not in line
