@@ -93,7 +93,7 @@ class GatewaySection(_Model):
     max_body_size: str = Field(default="10m", pattern=_SIZE)
     rate_limit: str = Field(default="20r/s", pattern=_RATE)
     rate_burst: int = Field(default=40, ge=0, le=100000)
-    conn_limit: int = Field(default=100, ge=1, le=100000)
+    conn_limit: int = Field(default=100, ge=1, le=65535)
     proxy_read_timeout: int = Field(default=60, ge=1, le=86400)
     websocket_timeout: int = Field(default=3600, ge=1, le=86400)
     permissions_policy: str = "camera=(self), microphone=(self), display-capture=(self), geolocation=()"
@@ -198,6 +198,7 @@ FIXES: dict[str, str] = {
     "gateway.api_prefix": "a path such as '/api' (no trailing slash)",
     "gateway.max_body_size": "an nginx size such as '10m' (the largest upload you accept)",
     "gateway.rate_limit": "requests per second or minute per client IP, e.g. '20r/s'",
+    "gateway.conn_limit": "open connections per client IP, 1-65535 (nginx's limit), e.g. 100",
     "gateway.websocket_paths": "paths under the API prefix ending in '/', e.g. ['/api/ws/']",
     "tls.mode": "one of 'self-signed', 'manual', 'off', 'acme'",
     "frontend.assets_path": "the URL folder of your hashed build files, e.g. '/assets/'",
