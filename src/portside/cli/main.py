@@ -233,12 +233,13 @@ def up(
             if not the_plan.is_noop:  # the facts may have changed while we waited
                 facts = _prepare(directory, state_dir, local, http_port, https_port, gateway)[5]
                 the_plan = build_plan(config, facts, force)
-            deployer = Deployer(ctx, store, config, app_dir, facts, make_gateway(ctx, choice), _say, offline)
-            try:
-                with err.status(f"deploying {config.app.name}", spinner="dots"):
+            with err.status(f"deploying {config.app.name}", spinner="dots") as spinner:
+                deployer = Deployer(ctx, store, config, app_dir, facts, make_gateway(ctx, choice), _say,
+                                    offline, progress=lambda line: spinner.update(line))
+                try:
                     deployer.apply(the_plan)
-            finally:
-                deployer.close()
+                finally:
+                    deployer.close()
         url = _url(config, choice)
         err.print(f"[bold green]live[/] {config.app.name} release {the_plan.release} ({the_plan.ref}) "
                   f"in {time.monotonic() - started:.1f}s: {url}", highlight=False)

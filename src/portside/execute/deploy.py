@@ -143,7 +143,8 @@ class _Run:
 
 class Deployer:
     def __init__(self, ctx: Context, store: Store, config: PortsideConfig, app_dir: Path, facts: Facts,
-                 gateway: Gateway, say: Callable[[str], None], offline: bool = False) -> None:
+                 gateway: Gateway, say: Callable[[str], None], offline: bool = False,
+                 progress: Callable[[str], None] | None = None) -> None:
         self.ctx = ctx
         self.store = store
         self.config = config
@@ -152,6 +153,7 @@ class Deployer:
         self.gateway = gateway
         self.say = say
         self.offline = offline
+        self.progress = progress or (lambda _line: None)
         self._client: docker.DockerClient | None = None
         self.run = _Run()
 
@@ -223,6 +225,7 @@ class Deployer:
             labels={runtime.LABEL_APP: plan.app, runtime.LABEL_RELEASE: str(plan.release),
                     runtime.LABEL_ROLE: action.role},
             memory_bytes=memory, what=f"{action.role} image",
+            on_line=lambda line: self.progress(f"building {action.role}: {line[:100]}"),
         )
         self.run.images[action.role] = result.tag
         self.say(f"  built {action.tag} in {time.monotonic() - started:.1f}s")
