@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest

@@ -78,7 +78,8 @@ def test_render_has_the_essentials() -> None:
                    "location ^~ /.well-known/acme-challenge/", "location ^~ /api/ws/", "proxy_read_timeout 3600s;",
                    "try_files $uri =404;", "try_files $uri $uri/ /index.html;", "limit_req_status 429;",
                    "proxy_set_header Host $host;", "proxy_set_header X-Forwarded-Proto $scheme;",
-                   "keepalive 32;", "max_fails=3", "camera=(self), microphone=(self)", "ssl_protocols TLSv1.2 TLSv1.3;"):
+                   "keepalive 32;", "max_fails=3", "camera=(self), microphone=(self)",
+                   "ssl_protocols TLSv1.2 TLSv1.3;"):
         assert needle in conf, needle
     assert "$http_host" not in conf and "ssl_stapling" not in conf
     # rate limits only on API locations, never on static files

@@ -128,7 +128,8 @@ class TlsSection(_Model):
         if self.mode is TlsMode.manual and not (self.cert and self.key):
             raise ValueError("tls.mode = 'manual' needs both tls.cert and tls.key. Fix: set both to PEM file paths")
         if self.mode is not TlsMode.manual and (self.cert or self.key):
-            raise ValueError("tls.cert and tls.key are only used with tls.mode = 'manual'. Fix: remove them or set mode = 'manual'")
+            raise ValueError("tls.cert and tls.key are only used with tls.mode = 'manual'. "
+                             "Fix: remove them or set mode = 'manual'")
         return self
 
 
@@ -150,7 +151,8 @@ class PortsideConfig(_Model):
     @model_validator(mode="after")
     def _cross_field(self) -> PortsideConfig:
         if self.frontend is None and self.backend is None:
-            raise ValueError("an app needs a [frontend] or a [backend] section. Fix: add one (or both); 'portside init' detects them")
+            raise ValueError("an app needs a [frontend] or a [backend] section. "
+                             "Fix: add one (or both); 'portside init' detects them")
         if self.tls.mode is TlsMode.acme:
             if _is_local_name(self.app.domain):
                 raise ValueError(
@@ -158,7 +160,8 @@ class PortsideConfig(_Model):
                     "Fix: set app.domain to a name that points at this server, or use tls.mode = 'self-signed'"
                 )
             if not self.tls.email:
-                raise ValueError("tls.mode = 'acme' needs tls.email. Fix: add tls.email = \"you@example.com\" (the CA sends expiry warnings there)")
+                raise ValueError("tls.mode = 'acme' needs tls.email. "
+                                 "Fix: add tls.email = \"you@example.com\" (the CA sends expiry warnings there)")
         prefix = self.gateway.api_prefix + "/"
         if self.backend is not None:
             for ws in self.gateway.websocket_paths:
@@ -307,7 +310,8 @@ def read_env_file(path: Path) -> dict[str, SecretStr]:
             continue
         key, sep, value = line.removeprefix("export ").partition("=")
         if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key.strip()):
-            raise ConfigError([f"{path}:{number}: expected KEY=value. Fix: one variable per line, e.g. DB_PASSWORD=..."])
+            raise ConfigError([f"{path}:{number}: expected KEY=value. "
+                               "Fix: one variable per line, e.g. DB_PASSWORD=..."])
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]

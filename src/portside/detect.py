@@ -30,6 +30,7 @@ class Backend:
     command: tuple[str, ...] = ()
     requirements: str = "requirements.txt"
     lockfile: str | None = None
+    extra_packages: tuple[str, ...] = ()  # e.g. the WSGI server the project does not list
 
 
 def _package(folder: Path) -> dict | None:  # type: ignore[type-arg]
@@ -113,6 +114,8 @@ def detect_backend(root: Path) -> Backend | None:
         rel = _rel(folder, root.resolve())
         text = _python_text(folder)
         requirements = "requirements.txt" if (folder / "requirements.txt").exists() else "pyproject.toml"
+        server: tuple[str, ...] = () if "gunicorn" in text else ("gunicorn",)
+        cmd: tuple[str, ...]
         if "fastapi" in text:
             target = _find_asgi(folder, "FastAPI", "main:app")
             cmd = ("uvicorn", target, "--host", "0.0.0.0", "--port", "8000", "--proxy-headers",
@@ -121,11 +124,11 @@ def detect_backend(root: Path) -> Backend | None:
         if "django" in text:
             project = next((p.parent.name for p in folder.glob("*/wsgi.py")), "config")
             cmd = ("gunicorn", f"{project}.wsgi", "--bind", "0.0.0.0:8000", "--forwarded-allow-ips", "*")
-            return Backend(rel, "django", 8000, "python-api", cmd, requirements)
+            return Backend(rel, "django", 8000, "python-api", cmd, requirements, extra_packages=server)
         if "flask" in text:
             target = _find_asgi(folder, "Flask", "app:app")
             cmd = ("gunicorn", target, "--bind", "0.0.0.0:8000", "--forwarded-allow-ips", "*")
-            return Backend(rel, "flask", 8000, "python-api", cmd, requirements)
+            return Backend(rel, "flask", 8000, "python-api", cmd, requirements, extra_packages=server)
         for build, tool in (("build.gradle", "gradle"), ("build.gradle.kts", "gradle"), ("pom.xml", "maven")):
             path = folder / build
             if path.exists() and "spring" in path.read_text(errors="replace"):

@@ -138,8 +138,10 @@ def check(directory: DirArg = Path("."), as_json: JsonOpt = False) -> None:
 
 LocalOpt = Annotated[bool, typer.Option("--local", help="private gateway on https://localhost:8443 "
                                         "(http://localhost:8080 redirects) with a local-CA certificate")]
-HttpOpt = Annotated[int | None, typer.Option("--http-port", help="gateway HTTP port (default 80, or 8080 with --local)")]
-HttpsOpt = Annotated[int | None, typer.Option("--https-port", help="gateway HTTPS port (default 443, 8443 with --local)")]
+HttpOpt = Annotated[int | None, typer.Option("--http-port",
+                                             help="gateway HTTP port (default 80, or 8080 with --local)")]
+HttpsOpt = Annotated[int | None, typer.Option("--https-port",
+                                              help="gateway HTTPS port (default 443, 8443 with --local)")]
 ModeOpt = Annotated[str | None, typer.Option("--gateway", help="'system' (the OS nginx, conf.d) or 'private' "
                                              "(portside's own nginx); --local implies private")]
 
@@ -244,7 +246,8 @@ def up(
         err.print(f"[bold green]live[/] {config.app.name} release {the_plan.release} ({the_plan.ref}) "
                   f"in {time.monotonic() - started:.1f}s: {url}", highlight=False)
         if config.tls.mode.value == "self-signed":
-            err.print(trust_instructions(ctx.paths.ca_dir / "ca.pem"), highlight=False, style="dim")
+            err.print(trust_instructions(ctx.paths.ca_dir / "ca.pem", url), highlight=False, style="dim",
+                      soft_wrap=True)
 
     _guard(go)
 

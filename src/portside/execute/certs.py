@@ -112,10 +112,10 @@ def ensure_leaf(ca: CertPair, out_dir: Path, names: tuple[str, ...]) -> CertPair
     return pair
 
 
-def trust_instructions(ca_cert: Path) -> str:
+def trust_instructions(ca_cert: Path, url: str) -> str:
     return (
         f"To trust portside's local CA on this machine: sudo cp {ca_cert} "
         "/usr/local/share/ca-certificates/portside-local-ca.crt && sudo update-ca-certificates\n"
-        f"curl: curl --cacert {ca_cert} https://localhost:8443/   "
+        f"curl: curl --cacert {ca_cert} {url}   "
         f"Browsers: import {ca_cert} as an authority (Chrome: Settings > Privacy > Security > Manage certificates)."
     )

@@ -69,7 +69,8 @@ def choose_gateway(config: PortsideConfig, local: bool, http_port: int | None, h
 def make_gateway(ctx: Context, choice: GatewayChoice) -> Gateway:
     if choice.mode == "private":
         return PrivateGateway(ctx.paths.gateway, choice.http_port, choice.https_port)
-    return SystemGateway(Path("/etc/nginx/conf.d"), ctx.paths.gateway / "system-last-good")
+    return SystemGateway(Path("/etc/nginx/conf.d"), ctx.paths.gateway / "system-last-good",
+                         https=choice.https_port is not None)
 
 
 def runtime_env(config: PortsideConfig, app_dir: Path) -> dict[str, str]:
@@ -197,7 +198,8 @@ class Deployer:
 
     def _Preflight(self, action: Preflight, plan: Plan) -> None:  # noqa: N802
         assert self.client is not None  # connects, or says how to start Docker
-        self.gateway.prepare()  # writes the gateway's main file; checks its ports when it is not running
+        for note in self.gateway.prepare():  # the main file; free ports; catch-all servers
+            self.say(f"[yellow]note[/]: {note}")
         self.ctx.paths.root.mkdir(parents=True, exist_ok=True)
         _make_traversable(self.ctx.paths.root, self.ctx.paths.root)
 
@@ -290,7 +292,6 @@ class Deployer:
 
     def _SwitchGateway(self, action: SwitchGateway, plan: Plan) -> None:  # noqa: N802
         text = self.render(plan)
-        self.gateway.prepare()
         self.gateway.deploy_site(plan.app, text)
         self.run.site_conf = text
         self.run.switched = True

@@ -16,13 +16,14 @@ import re
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from portside.errors import EnvironmentProblem, GatewayError
 from portside.execute.procs import run, which
-from portside.render.gateway import GatewayInputs, NginxVersion, render_gateway
+from portside.render.gateway import GatewayInputs, NginxVersion, render_default_servers, render_gateway
 
 INSTALL_NGINX = "install it: 'sudo apt-get install nginx' (Debian/Ubuntu) or 'sudo dnf install nginx'"
 
@@ -89,7 +90,7 @@ def who_listens(port: int) -> str:
 class Gateway(Protocol):
     mode: str
 
-    def prepare(self) -> None: ...
+    def prepare(self) -> list[str]: ...
     def site_file(self, app: str) -> Path: ...
     def deploy_site(self, app: str, text: str) -> None: ...
     def remove_site(self, app: str) -> None: ...
@@ -171,7 +172,7 @@ class PrivateGateway:
         data = json.loads(self._ports_file().read_text())
         return data["http"], data["https"]
 
-    def prepare(self) -> None:
+    def prepare(self) -> list[str]:
         """Write the main file; if the master is not running, check its ports are free (it starts on deploy)."""
         for sub in ("sites", "logs", "tmp", "last-good"):
             (self.prefix / sub).mkdir(parents=True, exist_ok=True)
@@ -197,6 +198,7 @@ class PrivateGateway:
         )
         if running is None:
             self._check_ports()
+        return []
 
     def _check_ports(self) -> None:
         for port in (self.http_port, self.https_port):
@@ -230,11 +232,7 @@ class PrivateGateway:
         if pid is None:
             self._start()
             return
-        before = _children(pid)
-        os.kill(pid, signal.SIGHUP)
-        # The reload is done when a new generation of workers is up.
-        if not _wait_for(lambda: bool(_children(pid) - before), 10):
-            raise GatewayError("nginx did not start new workers after reload.", fix=f"see {self.prefix}/logs/error.log")
+        _reload_and_wait(pid, lambda: os.kill(pid, signal.SIGHUP), f"{self.prefix}/logs/error.log")
 
     def deploy_site(self, app: str, text: str) -> None:
         self.files.swap_in(app, text, self.config_test)
@@ -259,16 +257,30 @@ class SystemGateway:
 
     mode = "system"
 
-    def __init__(self, conf_dir: Path, state_backup: Path) -> None:
+    def __init__(self, conf_dir: Path, state_backup: Path, https: bool = True,
+                 pid_file: Path = Path("/run/nginx.pid")) -> None:
         self.binary = nginx_binary()
         self.files = _SiteFiles(conf_dir, state_backup, "portside-")
+        self.https = https
+        self.pid_file = pid_file
 
     def site_file(self, app: str) -> Path:
         return self.files.site_file(app)
 
-    def prepare(self) -> None:
+    def prepare(self) -> list[str]:
+        """Checks conf.d exists; adds catch-all servers unless the system nginx has its own default server."""
         if not self.files.sites_dir.is_dir():
             raise EnvironmentProblem(f"{self.files.sites_dir} does not exist.", fix=INSTALL_NGINX)
+        ours = self.files.sites_dir / "portside-00-default.conf"
+        others = [p for folder in (self.files.sites_dir, self.files.sites_dir.parent / "sites-enabled")
+                  if folder.is_dir() for p in folder.iterdir()
+                  if p != ours and p.is_file() and "default_server" in p.read_text(errors="replace")]
+        if others:
+            return [f"{others[0]} has its own default_server, so requests for unknown Host names reach it, not "
+                    f"a catch-all. Fix: remove it (e.g. 'sudo rm /etc/nginx/sites-enabled/default') and run up again"]
+        if not ours.exists():
+            ours.write_text(render_default_servers(80, 443 if self.https else None))
+        return []
 
     def config_test(self) -> None:
         result = run([self.binary, "-t", "-q"])
@@ -277,10 +289,21 @@ class SystemGateway:
                                fix="the last good config stays live")
 
     def reload(self) -> None:
-        result = run([self.binary, "-s", "reload"])
-        if result.returncode != 0:
-            raise GatewayError(f"nginx reload failed: {_nginx_message(result.stderr)}",
-                               fix="start nginx: 'sudo systemctl start nginx'")
+        try:
+            pid: int | None = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            pid = None
+
+        def send() -> None:
+            result = run([self.binary, "-s", "reload"])
+            if result.returncode != 0:
+                raise GatewayError(f"nginx reload failed: {_nginx_message(result.stderr)}",
+                                   fix="start nginx: 'sudo systemctl start nginx' (or 'sudo nginx')")
+
+        if pid is None:
+            send()  # raises with the advice to start nginx
+            return
+        _reload_and_wait(pid, send, "/var/log/nginx/error.log")
 
     def deploy_site(self, app: str, text: str) -> None:
         self.files.swap_in(app, text, self.config_test)
@@ -289,6 +312,24 @@ class SystemGateway:
     def remove_site(self, app: str) -> None:
         self.site_file(app).unlink(missing_ok=True)
         self.reload()
+
+
+def _reload_and_wait(pid: int, send: Callable[[], None], error_log: str) -> None:
+    """Ask the master to reload; done when a new generation of workers is up (reload is asynchronous)."""
+    before = _children(pid)
+    send()
+    if not _wait_for(lambda: bool(_children(pid) - before), 10):
+        raise GatewayError("nginx did not start new workers after reload.", fix=f"see {error_log}")
+    # Old workers finish their requests, but must stop accepting: then every new connection gets the new config.
+    _wait_for(lambda: all(_exited_or_draining(child) for child in before), 10)
+
+
+def _exited_or_draining(pid: int) -> bool:
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+    return not title or b"shutting down" in title or b"worker" not in title
 
 
 def _nginx_message(stderr: str) -> str:

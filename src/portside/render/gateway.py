@@ -120,3 +120,9 @@ def render_gateway(inputs: GatewayInputs) -> str:
         user=inputs.user,
         mime_types=inputs.mime_types,
     )
+
+
+def render_default_servers(http_port: int, https_port: int | None) -> str:
+    """The catch-all servers alone, for a system nginx that has no default server of its own."""
+    header = "# managed by portside: requests for unknown Host names are dropped.\n"
+    return header + template("default-servers.conf.j2").render(http_port=http_port, https_port=https_port)

@@ -36,7 +36,7 @@ def render_backend_dockerfile(backend: Backend) -> str:
     if backend.template == "python-api":
         return template("dockerfiles/python-api.Dockerfile.j2").render(
             framework=backend.framework, base_image=PYTHON_BASE, requirements=backend.requirements,
-            port=backend.port, command=command)
+            extra_packages=backend.extra_packages, port=backend.port, command=command)
     if backend.template == "node-api":
         return template("dockerfiles/node-api.Dockerfile.j2").render(
             framework=backend.framework, base_image=NODE_BASE,
