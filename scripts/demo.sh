@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-host.sh
 # Base images from the Debian mirror (no registry needed); trust in builds what this host trusts.
-portside base-images --ca-bundle /etc/ssl/certs/ca-certificates.crt
-portside up --local examples/fullstack "$@"
+python3 -m portside base-images --ca-bundle /etc/ssl/certs/ca-certificates.crt
+python3 -m portside up --local examples/fullstack "$@"
 python3 scripts/prove.py https://localhost:8443 --ca "${PORTSIDE_STATE_DIR:-/var/lib/portside}/ca/ca.pem"

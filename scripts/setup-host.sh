@@ -37,5 +37,7 @@ extras=""
 [ "${PORTSIDE_TEST_TOOLS:-0}" = 1 ] && extras="[test]"
 if ! python3 -c "import portside, typer, docker" 2>/dev/null || [ -n "$extras" ]; then
   echo "setup: pip install -e .$extras"
-  python3 -m pip install -q -e ".$extras" 2>&1 | grep -v "Running pip as the 'root' user" || true
+  if ! python3 -m pip install -q -e ".$extras" >/tmp/portside-pip.log 2>&1; then
+    tail -20 /tmp/portside-pip.log; echo "setup: pip install failed (log: /tmp/portside-pip.log)"; exit 3
+  fi
 fi

@@ -4,9 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PORTSIDE_TEST_TOOLS=1 bash scripts/setup-host.sh
 # Base images from the Debian mirror: no registry is needed (or reachable) here.
-portside base-images --ca-bundle /etc/ssl/certs/ca-certificates.crt
+python3 -m portside base-images --ca-bundle /etc/ssl/certs/ca-certificates.crt
 mkdir -p artifacts
 echo "lint: ruff, and mypy --strict on the pure core"
-ruff check src tests scripts bench/gateway
-mypy --strict --ignore-missing-imports src/portside/config.py src/portside/plan.py src/portside/render src/portside/detect.py
+python3 -m ruff check src tests scripts bench/gateway
+python3 -m mypy --strict --ignore-missing-imports src/portside/config.py src/portside/plan.py src/portside/render src/portside/detect.py
 exec python3 -m pytest -p no:cacheprovider "$@"

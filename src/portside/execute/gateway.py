@@ -158,7 +158,9 @@ class PrivateGateway:
     def master_pid(self) -> int | None:
         try:
             pid = int(self.pid_file.read_text().strip())
-            os.kill(pid, 0)
+            # the pid file may outlive the process (a reboot); the number may now be someone else's
+            if b"nginx: master" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return None
             return pid
         except (OSError, ValueError):
             return None
