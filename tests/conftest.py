@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,14 +118,35 @@ def teardown_app(app: App, docker_client) -> None:  # type: ignore[no-untyped-de
         network.remove()
 
 
+@contextmanager
+def edited(path: Path, old: str, new: str) -> Iterator[None]:
+    """Replace ``old`` by ``new`` in a file for the duration of a block."""
+    original = path.read_text()
+    assert old in original, f"{old!r} not in {path}"
+    path.write_text(original.replace(old, new))
+    try:
+        yield
+    finally:
+        path.write_text(original)
+
+
+@contextmanager
+def deployed_example(docker_client, prefix: str) -> Iterator[App]:  # type: ignore[no-untyped-def]
+    """A copy of the example deployed with 'up --local' on free ports, torn down afterwards."""
+    root = Path(tempfile.mkdtemp(prefix=f"portside-{prefix}-", dir="/var/tmp"))
+    os.chmod(root, 0o755)
+    app = make_app(root, f"{prefix}-{uuid.uuid4().hex[:6]}")
+    try:
+        result = app.up()
+        assert result.code == 0, result.text
+        yield app
+    finally:
+        teardown_app(app, docker_client)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def deployed(base_images, docker_client) -> Iterator[App]:  # type: ignore[no-untyped-def]
-    """The example, deployed once per module (a cold 'up'), torn down afterwards."""
-    root = Path(tempfile.mkdtemp(prefix="portside-it-", dir="/var/tmp"))
-    os.chmod(root, 0o755)
-    app = make_app(root, f"it-{uuid.uuid4().hex[:6]}")
-    result = app.up()
-    assert result.code == 0, result.text
-    yield app
-    teardown_app(app, docker_client)
-    shutil.rmtree(root, ignore_errors=True)
+    """The example, deployed once per module, torn down afterwards."""
+    with deployed_example(docker_client, "it") as app:
+        yield app

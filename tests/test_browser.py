@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from .conftest import ARTIFACTS, App, make_app, teardown_app
+from .conftest import ARTIFACTS, App, deployed_example
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -27,14 +24,8 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 
 @pytest.fixture(scope="module")
 def site(base_images, docker_client) -> Iterator[App]:  # type: ignore[no-untyped-def]
-    root = Path(tempfile.mkdtemp(prefix="portside-browser-", dir="/var/tmp"))
-    root.chmod(0o755)
-    app = make_app(root, f"br-{uuid.uuid4().hex[:6]}")
-    result = app.up()
-    assert result.code == 0, result.text
-    yield app
-    teardown_app(app, docker_client)
-    shutil.rmtree(root, ignore_errors=True)
+    with deployed_example(docker_client, "br") as app:
+        yield app
 
 
 def _wait_for_settled_network(seconds: float = 15) -> None:

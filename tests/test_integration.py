@@ -18,7 +18,7 @@ import pytest
 from portside.execute.probe import get, ws_echo
 from portside.execute.store import app_lock
 
-from .conftest import App, cli
+from .conftest import App, cli, edited
 
 pytestmark = pytest.mark.integration
 
@@ -154,18 +154,10 @@ def test_second_up_is_refused_while_locked(deployed: App) -> None:
 
 
 def test_unhealthy_backend_keeps_previous_release(deployed: App, docker_client) -> None:  # type: ignore[no-untyped-def]
-    main = deployed.dir / "backend" / "main.py"
-    original = main.read_text()
-    main.write_text(original.replace('return {"status": "ok", "version": VERSION}',
-                                     'raise HTTPException(503, "not ready")'))
-    config = deployed.dir / "portside.toml"
-    config_text = config.read_text()
-    config.write_text(config_text.replace('memory = "512m"', 'memory = "512m"\nhealth_timeout = 5'))
-    try:
+    with edited(deployed.dir / "backend" / "main.py", 'return {"status": "ok", "version": VERSION}',
+                'raise HTTPException(503, "not ready")'), \
+            edited(deployed.dir / "portside.toml", 'memory = "512m"', 'memory = "512m"\nhealth_timeout = 5'):
         result = deployed.up()
-    finally:
-        main.write_text(original)
-        config.write_text(config_text)
     assert result.code == 5, result.text
     assert "never became healthy at /api/health (HTTP 503)" in result.err
     assert "previous release keeps serving" in result.err
@@ -177,13 +169,9 @@ def test_unhealthy_backend_keeps_previous_release(deployed: App, docker_client) 
 
 
 def test_failing_frontend_build_changes_nothing(deployed: App) -> None:
-    main = deployed.dir / "frontend" / "src" / "main.js"
-    original = main.read_text()
-    main.write_text(original + "\nimport './does-not-exist.js';\n")
-    try:
+    with edited(deployed.dir / "frontend" / "src" / "main.js", 'import "./style.css";',
+                'import "./style.css";\nimport "./does-not-exist.js";'):
         result = deployed.up()
-    finally:
-        main.write_text(original)
     assert result.code == 4, result.text
     assert "building the frontend image failed" in result.err
     assert "does-not-exist" in result.err  # the tail of the build log
@@ -192,13 +180,8 @@ def test_failing_frontend_build_changes_nothing(deployed: App) -> None:
 
 
 def test_root_image_is_refused(deployed: App) -> None:
-    dockerfile = deployed.dir / "backend" / "Dockerfile"
-    original = dockerfile.read_text()
-    dockerfile.write_text(original.replace("USER 10001\n", ""))
-    try:
+    with edited(deployed.dir / "backend" / "Dockerfile", "USER 10001\n", ""):
         result = deployed.up()
-    finally:
-        dockerfile.write_text(original)
     assert result.code == 4, result.text
     assert "runs as root (no USER line)" in result.err
     assert "USER 10001" in result.err

@@ -63,3 +63,22 @@ def test_every_action_describes_itself_in_one_line() -> None:
     for action in build_plan(CONFIG, _facts(git_ref="x")).actions:
         line = action.describe()
         assert line and "\n" not in line
+
+
+def test_allow_root_warns_loudly_instead_of_refusing(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The decision above the Docker adapter; the refusal itself runs against Docker in test_integration."""
+    import pytest
+
+    from portside.context import Context
+    from portside.errors import BuildError
+    from portside.execute import deploy, runtime
+
+    said: list[str] = []
+    deployer = deploy.Deployer(Context.create(tmp_path), None, CONFIG, tmp_path, _facts(), None, said.append)  # type: ignore[arg-type]
+    deployer._client = object()  # type: ignore[assignment]
+    monkeypatch.setattr(runtime, "image_user", lambda _client, _tag: "0")
+    plan = build_plan(CONFIG, _facts(git_ref="x"))
+    deployer._CheckImageUser(CheckImageUser("demo-backend:x", allow_root=True), plan)
+    assert "WARNING" in said[0] and "runs as 0" in said[0]
+    with pytest.raises(BuildError, match="runs as 0"):
+        deployer._CheckImageUser(CheckImageUser("demo-backend:x", allow_root=False), plan)

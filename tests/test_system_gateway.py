@@ -18,7 +18,7 @@ import pytest
 from portside.execute.gateway import port_free
 from portside.execute.probe import get
 
-from .conftest import App, cli, make_app
+from .conftest import App, cli, edited, make_app
 
 pytestmark = pytest.mark.integration
 CONF_D = Path("/etc/nginx/conf.d")
@@ -75,14 +75,9 @@ def test_config_failing_nginx_t_never_goes_live(system_app: App, docker_client) 
     good = site.read_text()
     (system_app.dir / "bad-cert.pem").write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n"
                                                   "-----END CERTIFICATE-----\n")
-    config = system_app.dir / "portside.toml"
-    original = config.read_text()
-    config.write_text(original.replace('mode = "self-signed"',
-                                       'mode = "manual"\ncert = "bad-cert.pem"\nkey = "bad-cert.pem"'))
-    try:
+    with edited(system_app.dir / "portside.toml", 'mode = "self-signed"',
+                'mode = "manual"\ncert = "bad-cert.pem"\nkey = "bad-cert.pem"'):
         result = _up(system_app)
-    finally:
-        config.write_text(original)
     assert result.code == 6, result.text  # type: ignore[attr-defined]
     assert "nginx rejected the config" in result.err and "bad-cert.pem" in result.err  # type: ignore[attr-defined]
     assert site.read_text() == good  # the last good file was restored
