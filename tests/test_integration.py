@@ -204,6 +204,51 @@ def test_new_release_switches_and_stops_the_old(deployed: App, docker_client) ->
     assert labels == {"2"}
 
 
+def test_releases_lists_what_is_kept(deployed: App) -> None:
+    result = cli("releases", deployed.name, "--json", "--state-dir", deployed.state)
+    assert result.code == 0, result.text
+    rows = json.loads(result.out)
+    assert [(r["number"], r["status"]) for r in rows] == [(2, "live"), (1, "retired")]
+    assert rows[0]["backend_image"] == f"{deployed.name}-backend:{rows[0]['git_ref']}"
+
+
+def test_rollback_restores_frontend_and_backend_without_rebuilding(deployed: App) -> None:
+    site_v2 = get(f"{deployed.url}/", deployed.ca).body
+    result = cli("rollback", deployed.name, "--state-dir", deployed.state)
+    assert result.code == 0, result.text
+    assert "building" not in result.err and "build " not in result.err
+    assert f"live {deployed.name} release 1" in result.err
+    assert _version(deployed) == "1"
+    status = _status(deployed)
+    assert status["current_release"] == 1
+    assert {r["number"]: r["status"] for r in status["releases"]} == {1: "live", 2: "rolled-back"}
+    assert status["audit"][0]["action"] == "rollback"
+    forward = cli("rollback", deployed.name, "--to", "2", "--state-dir", deployed.state)
+    assert forward.code == 0, forward.text
+    assert _version(deployed) == "2"
+    assert get(f"{deployed.url}/", deployed.ca).body == site_v2
+
+
+def test_failed_verification_switches_back_at_once(deployed: App, docker_client) -> None:  # type: ignore[no-untyped-def]
+    with edited(deployed.dir / "portside.toml", "keep_releases = 5",
+                'keep_releases = 5\nsmoke_paths = ["/api/not-there"]'):
+        result = deployed.up()
+    assert result.code == 5, result.text
+    assert "verification through the gateway failed (/api/not-there: HTTP 404)" in result.err
+    assert "switched back to release 2, which is serving" in result.err
+    assert _version(deployed) == "2"
+    status = _status(deployed)
+    assert status["current_release"] == 2 and status["releases"][0]["status"] == "failed"
+    labels = {c.labels["portside.release"] for c in
+              docker_client.containers.list(all=True, filters={"label": f"portside.app={deployed.name}"})}
+    assert labels == {"2"}
+
+
+def test_rollback_with_nothing_to_go_back_to(tmp_path: Path) -> None:
+    result = cli("rollback", "no-such-app", "--state-dir", tmp_path)
+    assert result.code == 2 and "is not deployed here" in result.err
+
+
 def test_port_in_use(deployed: App, tmp_path: Path) -> None:
     """A second gateway on ports someone holds fails before touching anything."""
     with socket.socket() as holder:

@@ -134,10 +134,22 @@ class TlsSection(_Model):
 
 
 class DeploySection(_Model):
-    branch: str = "main"
+    branch: str = Field(default="main", pattern=r"^[A-Za-z0-9._/-]+$")
     keep_releases: int = Field(default=5, ge=1, le=100)
-    drain_seconds: int = Field(default=5, ge=0, le=3600)
-    webhook_secret: SecretStr | None = None
+    drain_seconds: int = Field(default=30, ge=0, le=3600)
+    smoke_paths: tuple[str, ...] = ()
+    repository: str | None = None
+    test_command: str | None = None
+    credentials_file: str | None = None
+    notify_url: str | None = None
+
+    @field_validator("smoke_paths")
+    @classmethod
+    def _paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            if not path.startswith("/"):
+                raise ValueError(f"{path!r} must start with '/'")
+        return value
 
 
 class PortsideConfig(_Model):
@@ -205,6 +217,8 @@ FIXES: dict[str, str] = {
     "gateway.websocket_paths": "paths under the API prefix ending in '/', e.g. ['/api/ws/']",
     "tls.mode": "one of 'self-signed', 'manual', 'off', 'acme'",
     "frontend.assets_path": "the URL folder of your hashed build files, e.g. '/assets/'",
+    "deploy.smoke_paths": "paths the gateway must answer with 2xx/3xx after a switch, e.g. ['/api/cards']",
+    "deploy.branch": "the branch whose pushes deploy, e.g. 'main'",
 }
 
 

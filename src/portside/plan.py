@@ -142,6 +142,24 @@ class SwitchGateway(Action):
 
 
 @dataclass(frozen=True)
+class Verify(Action):
+    paths: tuple[str, ...]
+
+    def describe(self) -> str:
+        return (f"verify through the gateway: {', '.join(self.paths)}; on failure switch back to the previous "
+                "release at once")
+
+
+@dataclass(frozen=True)
+class RunTests(Action):
+    tag: str
+    command: str
+
+    def describe(self) -> str:
+        return f"run the test command in {self.tag}: {self.command}"
+
+
+@dataclass(frozen=True)
 class StopOld(Action):
     release: int
     drain_seconds: int
@@ -207,6 +225,8 @@ def build_plan(config: PortsideConfig, facts: Facts, force: bool = False) -> Pla
         tag = image_tag(app, "backend", facts.git_ref)
         actions.append(BuildImage("backend", facts.app_dir / be.path, be.dockerfile, tag, be.base_image))
         actions.append(CheckImageUser(tag, be.allow_root))
+        if config.deploy.test_command:
+            actions.append(RunTests(tag, config.deploy.test_command))
     if config.tls.mode in (TlsMode.self_signed, TlsMode.manual):
         from portside.render.gateway import server_names
 
@@ -218,7 +238,36 @@ def build_plan(config: PortsideConfig, facts: Facts, force: bool = False) -> Pla
                                      network_name(app), be.memory, be.cpus))
         actions.append(HealthCheck(be.health_path, be.health_timeout))
     actions.append(SwitchGateway(facts.gateway_mode, facts.http_port, facts.https_port))
+    actions.append(Verify(smoke_paths(config)))
     if facts.current_release is not None and be is not None:
         actions.append(StopOld(facts.current_release, config.deploy.drain_seconds))
     actions.append(Prune(config.deploy.keep_releases))
     return Plan(app, facts.release, facts.git_ref, tuple(actions))
+
+
+def smoke_paths(config: PortsideConfig) -> tuple[str, ...]:
+    """What must answer through the gateway after a switch: /, the health path as the gateway sees it, extras."""
+    paths = []
+    if config.frontend is not None:
+        paths.append("/")
+    if config.backend is not None:
+        health = config.backend.health_path
+        if config.gateway.strip_prefix:
+            health = config.gateway.api_prefix + health
+        paths.append(health)
+    return tuple(dict.fromkeys([*paths, *config.deploy.smoke_paths]))
+
+
+def build_rollback_plan(config: PortsideConfig, facts: Facts, backend_image: str | None) -> Plan:
+    """Back to an older release without rebuilding: its image, its files, its config."""
+    actions: list[Action] = [Preflight(facts.gateway_mode, facts.http_port, facts.https_port)]
+    be = config.backend
+    if be is not None and backend_image:
+        actions.append(StartReplicas(backend_image, be.replicas, be.port, network_name(config.app.name),
+                                     be.memory, be.cpus))
+        actions.append(HealthCheck(be.health_path, be.health_timeout))
+    actions.append(SwitchGateway(facts.gateway_mode, facts.http_port, facts.https_port))
+    actions.append(Verify(smoke_paths(config)))
+    if facts.current_release is not None and be is not None:
+        actions.append(StopOld(facts.current_release, 0))
+    return Plan(config.app.name, facts.release, facts.git_ref, tuple(actions))

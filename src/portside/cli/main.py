@@ -320,6 +320,56 @@ def logs(
 
 
 @app.command()
+def releases(
+    app_name: Annotated[str, typer.Argument(help="the app")],
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List an app's kept releases: number, commit, status, images, when."""
+    from portside.execute.store import Store
+
+    def go() -> None:
+        ctx = _ctx(state_dir)
+        rows = Store(ctx.paths.db).releases(app_name)
+        if as_json:
+            out.print_json(json.dumps([{k: v for k, v in r.__dict__.items() if k not in ("site_conf", "config_json")}
+                                       for r in rows], default=str))
+            return
+        table = Table(title=f"releases of {app_name}", title_justify="left")
+        for column in ("release", "ref", "status", "created", "frontend image", "backend image"):
+            table.add_column(column)
+        for r in rows:
+            table.add_row(str(r.number), r.git_ref, r.status, r.created_at, r.frontend_image or "-",
+                          r.backend_image or "-")
+        out.print(table)
+
+    _guard(go)
+
+
+@app.command()
+def rollback(
+    app_name: Annotated[str, typer.Argument(help="the app")],
+    to: Annotated[int | None, typer.Option("--to", help="release number (default: the one before the live)")] = None,
+    wait: Annotated[bool, typer.Option(help="if another run holds the app's lock, wait for it")] = False,
+    state_dir: StateOpt = None,
+) -> None:
+    """Go back to an earlier release (code, frontend files and gateway config together) without rebuilding."""
+    from portside.execute.deploy import rollback as do_rollback
+    from portside.execute.store import Store, app_lock
+
+    def go() -> None:
+        started = time.monotonic()
+        ctx = _ctx(state_dir)
+        with app_lock(ctx.paths.locks, app_name, "portside rollback", wait=wait), \
+                err.status(f"rolling back {app_name}", spinner="dots") as spinner:
+            target = do_rollback(ctx, Store(ctx.paths.db), app_name, to, _say, progress=spinner.update)
+        err.print(f"[bold green]live[/] {app_name} release {target.number} ({target.git_ref}) again, "
+                  f"in {time.monotonic() - started:.1f}s", highlight=False)
+
+    _guard(go)
+
+
+@app.command()
 def render(
     directory: DirArg = Path("."),
     out_dir: Annotated[Path, typer.Option("--out", help="folder to write into")] = Path("portside-rendered"),

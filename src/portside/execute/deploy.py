@@ -19,8 +19,8 @@ import docker.errors
 
 from portside.config import PortsideConfig, TlsMode, read_env_file
 from portside.context import Context
-from portside.errors import BuildError, GatewayError, PortsideError
-from portside.execute import certs, runtime
+from portside.errors import BuildError, DeployError, GatewayError, PortsideError
+from portside.execute import certs, probe, runtime
 from portside.execute.base_images import BaseImageBuilder, resolve_base
 from portside.execute.gateway import Gateway, PrivateGateway, SystemGateway, nginx_version
 from portside.execute.git import source_ref
@@ -38,9 +38,11 @@ from portside.plan import (
     Preflight,
     Prune,
     ResolveBase,
+    RunTests,
     StartReplicas,
     StopOld,
     SwitchGateway,
+    Verify,
     config_hash,
 )
 from portside.render.gateway import SiteInputs, render_site
@@ -145,7 +147,7 @@ class _Run:
 class Deployer:
     def __init__(self, ctx: Context, store: Store, config: PortsideConfig, app_dir: Path, facts: Facts,
                  gateway: Gateway, say: Callable[[str], None], offline: bool = False,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None, rollback: bool = False) -> None:
         self.ctx = ctx
         self.store = store
         self.config = config
@@ -155,6 +157,8 @@ class Deployer:
         self.say = say
         self.offline = offline
         self.progress = progress or (lambda _line: None)
+        self.rollback = rollback
+        self.previous: Release | None = None
         self._client: docker.DockerClient | None = None
         self.run = _Run()
 
@@ -171,6 +175,7 @@ class Deployer:
 
     def apply(self, plan: Plan) -> _Run:
         app = self.config.app.name
+        verb = "rollback" if self.rollback else "up"
         if plan.is_noop:
             self.say(plan.actions[0].describe())
             self.store.audit(app, "up", f"release {plan.release} unchanged", "ok")
@@ -182,9 +187,9 @@ class Deployer:
         except BaseException as exc:
             self._undo(plan)
             result = exc.message if isinstance(exc, PortsideError) else repr(exc)
-            self.store.audit(app, "up", f"release {plan.release} ({plan.ref})", f"failed: {result}")
+            self.store.audit(app, verb, f"release {plan.release} ({plan.ref})", f"failed: {result}")
             raise
-        self.store.audit(app, "up", f"release {plan.release} ({plan.ref})", "ok")
+        self.store.audit(app, verb, f"release {plan.release} ({plan.ref})", "ok")
         return self.run
 
     # -- one method per action type -------------------------------------------------------------
@@ -292,19 +297,73 @@ class Deployer:
 
     def _SwitchGateway(self, action: SwitchGateway, plan: Plan) -> None:  # noqa: N802
         text = self.render(plan)
-        self.gateway.deploy_site(plan.app, text)
+        self.previous = self.store.current(plan.app)
+        self.gateway.deploy_site(plan.app, text)  # one swap moves / and /api together
         self.run.site_conf = text
         self.run.switched = True
         self.store.upsert_app(plan.app, self.app_dir, action.mode, action.http_port, action.https_port)
-        self.store.add_release(Release(
-            app=plan.app, number=plan.release, created_at=now(), git_ref=plan.ref,
-            frontend_image=self.run.images.get("frontend"), backend_image=self.run.images.get("backend"),
+        existing = self.store.release(plan.app, plan.release)  # a rollback keeps the release's identity
+        self.store.save_release(Release(
+            app=plan.app, number=plan.release, created_at=existing.created_at if existing else now(),
+            git_ref=plan.ref,
+            frontend_image=existing.frontend_image if existing else self.run.images.get("frontend"),
+            backend_image=existing.backend_image if existing else self.run.images.get("backend"),
             env_hash=self.facts.env_hash, config_hash=config_hash(self.config), site_conf=text,
-            upstreams=tuple(f"127.0.0.1:{r.host_port}" for r in self.run.replicas), status="live"))
+            upstreams=tuple(f"127.0.0.1:{r.host_port}" for r in self.run.replicas), status="live",
+            config_json=self.config.model_dump_json()))
         self.store.set_current(plan.app, plan.release)
+
+    def _Verify(self, action: Verify, plan: Plan) -> None:  # noqa: N802
+        tls = self.facts.https_port is not None
+        port = self.facts.https_port if tls else self.facts.http_port
+        assert port is not None
+        failures = []
+        for path in action.paths:
+            try:
+                status = probe.through_gateway(self.config.app.domain, port, path, tls).status
+            except OSError as exc:
+                failures.append(f"{path}: {exc}")
+                continue
+            if not 200 <= status < 400:
+                failures.append(f"{path}: HTTP {status}")
+        if not failures:
+            self.say(f"  verified {len(action.paths)} path(s) through the gateway")
+            return
+        back = self._switch_back(plan)
+        raise DeployError(f"verification through the gateway failed ({'; '.join(failures)}); {back}.",
+                          fix="see 'portside logs <app> backend' and the gateway log; fix and deploy again")
+
+    def _switch_back(self, plan: Plan) -> str:
+        """After a failed verification: the previous release's config (its replicas still run) goes back live."""
+        self.store.set_status(plan.app, plan.release, "failed")
+        previous = self.previous
+        if previous is None or previous.number == plan.release:
+            self.gateway.remove_site(plan.app)
+            self.store.set_current(plan.app, None)
+            self._remove_new_replicas()
+            return "there was no previous release, so the site was taken down"
+        self.gateway.deploy_site(plan.app, previous.site_conf)
+        self.store.set_current(plan.app, previous.number)
+        self._remove_new_replicas()
+        self.store.audit(plan.app, "rollback", f"automatic, to release {previous.number}", "ok")
+        return f"switched back to release {previous.number}, which is serving"
+
+    def _RunTests(self, action: RunTests, plan: Plan) -> None:  # noqa: N802
+        log = self.ctx.paths.app_dir(plan.app) / "logs" / f"test-{plan.release}.log"
+        code, output = runtime.run_once(self.client, action.tag, ["sh", "-c", action.command],
+                                        runtime_env(self.config, self.app_dir), memory="1g")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(output)
+        if code != 0:
+            tail = "".join(output.splitlines(keepends=True)[-25:])
+            raise BuildError(f"the test command failed (exit code {code}): {action.command}.",
+                             fix=f"fix the tests (last lines below; whole log: {log}); nothing was changed",
+                             detail=tail)
+        self.say("  tests passed")
 
     def _StopOld(self, action: StopOld, plan: Plan) -> None:  # noqa: N802
         if action.drain_seconds:
+            self.progress(f"draining release {action.release} for {action.drain_seconds}s")
             time.sleep(action.drain_seconds)
         old = [c for c in runtime.app_containers(self.client, plan.app)
                if c.labels.get(runtime.LABEL_RELEASE) != str(plan.release)]
@@ -349,15 +408,19 @@ class Deployer:
 
     def _undo(self, plan: Plan) -> None:
         if self.run.switched:
-            return  # the new release is live; failures after the switch do not undo it
+            return  # live (or already switched back by _Verify); later failures do not undo it
         if self.run.replicas:
             self.say(f"removing the {len(self.run.replicas)} new replica(s); the previous release keeps serving")
-            try:
-                runtime.stop_containers([self.client.containers.get(r.container_id) for r in self.run.replicas],
-                                        timeout=2)
-            except docker.errors.DockerException:
-                pass
-        shutil.rmtree(self.facts.release_dir, ignore_errors=True)
+            self._remove_new_replicas()
+        if not self.rollback:
+            shutil.rmtree(self.facts.release_dir, ignore_errors=True)
+
+    def _remove_new_replicas(self) -> None:
+        try:
+            runtime.stop_containers([self.client.containers.get(r.container_id) for r in self.run.replicas],
+                                    timeout=2)
+        except docker.errors.DockerException:
+            pass
 
 
 def _make_traversable(path: Path, top: Path) -> None:
@@ -373,3 +436,54 @@ def _make_traversable(path: Path, top: Path) -> None:
                                fix=f"'chmod o+x {parent}', or set PORTSIDE_STATE_DIR to a folder under /var/lib")
         if parent == Path("/"):
             break
+
+
+def rollback(ctx: Context, store: Store, app: str, to: int | None, say: Callable[[str], None],
+             progress: Callable[[str], None] | None = None) -> Release:
+    """Back to an earlier release: its images, files and config, without rebuilding."""
+    from portside.config import PortsideConfig
+    from portside.errors import ConfigError
+    from portside.plan import build_rollback_plan
+
+    info = store.app(app)
+    current = store.current(app)
+    if info is None:
+        raise ConfigError([f"app {app!r} is not deployed here. Fix: 'portside status' lists the apps"])
+    candidates = [r for r in store.releases(app) if r.status in ("retired", "rolled-back", "failed", "live")
+                  and ctx.paths.release_dir(app, r.number).exists() and r.config_json != "{}"]
+    if to is None:
+        older = [r for r in candidates if r.status in ("retired", "rolled-back")
+                 and (current is None or r.number < current.number)]
+        if not older:
+            raise ConfigError([f"{app}: no earlier release to roll back to. Fix: 'portside releases {app}' "
+                               "lists what is kept"])
+        target = older[0]
+    else:
+        found = [r for r in candidates if r.number == to]
+        if not found:
+            kept = ", ".join(str(r.number) for r in candidates) or "none"
+            raise ConfigError([f"{app}: release {to} is not kept (kept: {kept}). Fix: pick a kept release"])
+        target = found[0]
+    if current is not None and target.number == current.number:
+        raise ConfigError([f"{app}: release {to} is already live. Fix: pick another release"])
+    config = PortsideConfig.model_validate_json(target.config_json)
+    app_dir = Path(info["app_dir"])
+    env = runtime_env(config, app_dir)
+    facts = Facts(
+        app_dir=app_dir, git_ref=target.git_ref, release=target.number,
+        release_dir=ctx.paths.release_dir(app, target.number), gateway_mode=info["gateway_mode"],
+        http_port=info["http_port"], https_port=info["https_port"],
+        current_release=current.number if current else None, current_ref=current.git_ref if current else None,
+        current_config_hash=None, current_env_hash=None, current_healthy=False, env_hash=env_hash(env),
+        nginx_version=nginx_version())
+    plan = build_rollback_plan(config, facts, target.backend_image)
+    choice = GatewayChoice(info["gateway_mode"], info["http_port"], info["https_port"])
+    deployer = Deployer(ctx, store, config, app_dir, facts, make_gateway(ctx, choice), say, progress=progress,
+                        rollback=True)
+    try:
+        deployer.apply(plan)
+    finally:
+        deployer.close()
+    if current is not None:
+        store.set_status(app, current.number, "rolled-back")
+    return target

@@ -94,3 +94,36 @@ def ws_echo(url: str, message: str, ca: Path | None = None, timeout: float = 10)
         return data[offset:offset + length].decode()
     finally:
         sock.close()
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to a fixed address, with SNI and Host set to a name that may not resolve here yet."""
+
+    def __init__(self, address: str, port: int, server_name: str, context: ssl.SSLContext, timeout: float) -> None:
+        super().__init__(address, port, timeout=timeout, context=context)
+        self._server_name = server_name
+        self._ctx = context
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._ctx.wrap_socket(raw, server_hostname=self._server_name)
+
+
+def through_gateway(server_name: str, port: int, path: str, tls: bool, timeout: float = 10) -> Response:
+    """GET a path from the local gateway as a browser asking for ``server_name`` would.
+
+    Used for smoke checks: the certificate is not verified here (that is the TLS checks' job)."""
+    conn: http.client.HTTPConnection
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        conn = _PinnedHTTPS("127.0.0.1", port, server_name, context, timeout)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Host": server_name if port in (80, 443) else f"{server_name}:{port}"})
+        response = conn.getresponse()
+        return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    finally:
+        conn.close()

@@ -240,6 +240,23 @@ def wait_healthy(client: docker.DockerClient, replica: Replica, path: str, timeo
     )
 
 
+def run_once(client: docker.DockerClient, image: str, command: list[str], env: dict[str, str],
+             memory: str, timeout: int = 900) -> tuple[int, str]:
+    """Run a command to completion in a locked-down container; return its exit code and output."""
+    container = client.containers.run(image, command, detach=True, environment=env, mem_limit=memory,
+                                      cap_drop=["ALL"], security_opt=["no-new-privileges:true"], pids_limit=512,
+                                      labels={LABEL_ROLE: "test"})
+    try:
+        try:
+            result = container.wait(timeout=timeout)
+            code = int(result.get("StatusCode", 1))
+        except Exception:  # noqa: BLE001 - a timeout from the Docker API surfaces as several types
+            code = 124
+        return code, container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True)
+
+
 def app_containers(client: docker.DockerClient, app: str, release: str | None = None) -> list[Container]:
     filters = [f"{LABEL_APP}={app}", f"{LABEL_ROLE}=backend"]
     if release is not None:

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS releases (
     site_conf TEXT NOT NULL,
     upstreams TEXT NOT NULL,
     status TEXT NOT NULL,
+    config_json TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (app, number)
 );
 CREATE TABLE IF NOT EXISTS audit (
@@ -70,6 +71,7 @@ class Release:
     site_conf: str
     upstreams: tuple[str, ...]
     status: str
+    config_json: str = "{}"
 
 
 class Store:
@@ -79,6 +81,9 @@ class Store:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(releases)")}
+        if "config_json" not in columns:  # state written by 0.1.0 before rollback existed
+            self.db.execute("ALTER TABLE releases ADD COLUMN config_json TEXT NOT NULL DEFAULT '{}'")
 
     def close(self) -> None:
         self.db.close()
@@ -109,12 +114,18 @@ class Store:
         row = self.db.execute("SELECT MAX(number) FROM releases WHERE app=?", (app,)).fetchone()
         return int(row[0] or 0) + 1
 
-    def add_release(self, release: Release) -> None:
+    def save_release(self, release: Release) -> None:
+        """Insert a release, or (a rollback to it) replace its live facts: upstreams, site config, status."""
         self.db.execute(
-            "INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(app, number) DO UPDATE SET "
+            "site_conf=excluded.site_conf, upstreams=excluded.upstreams, status=excluded.status",
             (release.app, release.number, release.created_at, release.git_ref, release.frontend_image,
              release.backend_image, release.env_hash, release.config_hash, release.site_conf,
-             json.dumps(list(release.upstreams)), release.status))
+             json.dumps(list(release.upstreams)), release.status, release.config_json))
+
+    def release(self, app: str, number: int) -> Release | None:
+        row = self.db.execute("SELECT * FROM releases WHERE app=? AND number=?", (app, number)).fetchone()
+        return _release(row) if row else None
 
     def set_current(self, app: str, number: int | None) -> None:
         with self.db:
