@@ -90,12 +90,13 @@ class App:
         subprocess.run(["git", "-C", str(self.dir), "commit", "-qm", message], check=True)
 
 
-def make_app(root: Path, name: str) -> App:
+def make_app(root: Path, name: str, deploy_extra: str = "") -> App:
     """A copy of the example in its own git repository, under a unique app name."""
     app_dir = root / "repo"
     shutil.copytree(EXAMPLE, app_dir, ignore=shutil.ignore_patterns("node_modules", "dist"))
     config = app_dir / "portside.toml"
-    config.write_text(config.read_text().replace('name = "fullstack"', f'name = "{name}"'))
+    config.write_text(config.read_text().replace('name = "fullstack"', f'name = "{name}"')
+                      .replace("[deploy]\n", f"[deploy]\n{deploy_extra}"))
     subprocess.run(["git", "init", "-q", "-b", "main", str(app_dir)], check=True)
     subprocess.run(["git", "-C", str(app_dir), "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"], check=True)
     os.environ.setdefault("GIT_AUTHOR_NAME", "portside tests")

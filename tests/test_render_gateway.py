@@ -35,6 +35,9 @@ CASES: dict[str, tuple[str, dict[str, object]]] = {
                     {"upstreams": ()}),
     "nginx-1.25": (BASE.format(name="modern", domain="localhost", extra_app="", sections=FULL),
                    {"nginx_version": (1, 25, 1)}),
+    "with-service": (BASE.format(name="svc", domain="board.example.com", extra_app="",
+                                 sections=FULL + '[tls]\nmode = "manual"\ncert = "c.pem"\nkey = "k.pem"\n'),
+                     {"service_port": 7077}),
     "custom-csp": (BASE.format(name="csp", domain="localhost", extra_app="",
                                sections=FULL + "[gateway]\ncontent_security_policy = \"default-src 'self'\"\n"), {}),
 }

@@ -142,6 +142,9 @@ class DeploySection(_Model):
     test_command: str | None = None
     credentials_file: str | None = None
     notify_url: str | None = None
+    status_api: str | None = None
+    status_project: str | None = None
+    status_token_file: str | None = None
 
     @field_validator("smoke_paths")
     @classmethod

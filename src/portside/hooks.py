@@ -90,7 +90,8 @@ def parse_gitlab(headers: Mapping[str, str], body: bytes) -> Delivery:
         commits = data.get("commits") or []
         return Delivery(
             "gitlab", delivery_id, kind, ref=str(data.get("ref") or ""),
-            sha=str(data.get("checkout_sha") or after), deleted=after == ZERO_SHA, user=str(data.get("user_username") or data.get("user_name") or ""),
+            sha=str(data.get("checkout_sha") or after), deleted=after == ZERO_SHA,
+            user=str(data.get("user_username") or data.get("user_name") or ""),
             project=project, message=str(commits[-1].get("title") or commits[-1].get("message") or "")
             if commits else "")
     if kind == "merge_request":

@@ -19,23 +19,28 @@ from rich.table import Table
 from portside import __version__
 from portside.config import CONFIG_NAME, load_config
 from portside.context import Context
-from portside.errors import EXIT_CODES, ConfigError, PortsideError
+from portside.errors import EXIT_CODES, ConfigError, DeployError, PortsideError
 
 HELP = f"""portside: from a frontend + backend repository to a live nginx gateway on one server.
 
 The workflow:
 
+\b
   portside init .          detect frontend and backend, write portside.toml and Dockerfiles
   portside check .         validate portside.toml (file, key, problem and fix for every mistake)
   portside plan --local .  show what 'up' would do, and a diff of every generated file
   portside up --local .    deploy on this machine: https://localhost:8443
   portside up .            deploy behind the system nginx on 80/443
   portside status          releases, containers, health and URLs
+  portside rollback APP    back to the previous release in seconds, no rebuild
+  portside serve           webhooks from GitLab/GitHub: merge -> build -> release
 
 Browser -> nginx (80/443) -> / serves the frontend build, /api goes to the backend containers.
 One origin: no CORS. Only 80/443 face the internet. Containers never run as root.
 
-Exit codes: {"; ".join(f"{k} {v}" for k, v in EXIT_CODES.items())}.
+\b
+Exit codes:
+{chr(10).join(f"  {k}  {v}" for k, v in EXIT_CODES.items())}
 """
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None)
@@ -407,6 +412,197 @@ def base_images(
                                    mirror=mirror, ca_bundle=ca_bundle)
         built = builder.build_all(force=force)
         err.print(f"[green]ready[/] {', '.join(built) if built else 'all base images already exist (use --force)'}")
+
+    _guard(go)
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="listen address; keep it on loopback: the gateway proxies /_portside/")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="listen port (the gateway sends /_portside/ here)")] = 7077,
+    state_dir: StateOpt = None,
+) -> None:
+    """Run portside's service: GitLab/GitHub webhooks, the pipeline worker, a JSON API and a small dashboard.
+
+    Reached from outside only through the gateway, at https://<domain>/_portside/ (no extra public port).
+    On start, pipelines a crash interrupted are marked so, and orphaned containers are removed.
+    The systemd unit from 'portside export systemd' runs this as the 'portside' user.
+    """
+    from portside.web.app import serve
+
+    _guard(lambda: serve(_ctx(state_dir), host, port, _say))
+
+
+@app.command()
+def deploy(
+    app_name: Annotated[str, typer.Argument(help="the app (registered by a first 'portside up')")],
+    ref: Annotated[str | None, typer.Option(help="branch, tag or commit SHA (default: the deploy branch)")] = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """Run the webhook's pipeline by hand: fetch, build, test, release, verify.
+
+    With 'portside serve' running, the pipeline is queued there; otherwise it runs here.
+    """
+    from portside.execute.pipelines import PipelineStore, remote_sha, run_pipeline, service_running
+    from portside.execute.store import Store
+
+    def go() -> None:
+        ctx = _ctx(state_dir)
+        store = Store(ctx.paths.db)
+        info = store.app(app_name)
+        if info is None:
+            raise ConfigError([f"app {app_name!r} is not registered here. Fix: run 'portside up <dir>' once"])
+        config = load_config(Path(info["app_dir"]))
+        if not config.deploy.repository:
+            raise ConfigError([f"{info['app_dir']}/portside.toml: deploy.repository is not set. Fix: the git URL "
+                               "(or path) portside fetches from"])
+        sha = remote_sha(config.deploy.repository, ref or config.deploy.branch, config.deploy.credentials_file)
+        pipelines = PipelineStore(store)
+        pipeline, created = pipelines.enqueue(app_name, ref or config.deploy.branch, sha, "manual")
+        err.print(f"pipeline {pipeline.id}: {app_name} at {sha[:12]} ({'queued' if created else 'already queued'})")
+        if service_running(ctx):
+            err.print(f"portside serve runs it; follow with: portside pipeline logs {pipeline.id} -f")
+            return
+        claimed = pipelines.claim_id(pipeline.id)
+        if claimed is None:
+            err.print("another process is running it")
+            return
+        with err.status(f"pipeline {pipeline.id}", spinner="dots"):
+            result = run_pipeline(ctx, store, pipelines, claimed)
+        _print_pipeline_logs(ctx, result)
+        if result.status != "success":
+            raise DeployError(f"pipeline {result.id} failed in the {result.step} step: {result.error}",
+                              fix="the log above says why; the previous release keeps serving")
+        err.print(f"[bold green]live[/] release {result.release}", highlight=False)
+
+    _guard(go)
+
+
+def _print_pipeline_logs(ctx: Any, pipeline: Any) -> None:
+    from portside.execute.pipelines import STEPS, step_log
+
+    for step in STEPS:
+        path = step_log(ctx, pipeline, step)
+        if path.exists():
+            out.print(path.read_text(), markup=False, highlight=False, end="")
+
+
+@app.command()
+def pipelines(
+    app_name: Annotated[str | None, typer.Argument(help="one app (default: all)")] = None,
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recent pipelines: commit, trigger, status, step, release, error."""
+    from dataclasses import asdict
+
+    from portside.execute.pipelines import PipelineStore
+    from portside.execute.store import Store
+
+    def go() -> None:
+        rows = PipelineStore(Store(_ctx(state_dir).paths.db)).list(app_name)
+        if as_json:
+            out.print_json(json.dumps([asdict(p) for p in rows]))
+            return
+        table = Table(title="pipelines", title_justify="left")
+        for column in ("#", "app", "commit", "trigger", "status", "step", "release", "error"):
+            table.add_column(column)
+        for p in rows:
+            table.add_row(str(p.id), p.app, p.sha[:12], p.trigger, p.status, p.step or "", str(p.release or ""),
+                          (p.error or "")[:80])
+        out.print(table)
+
+    _guard(go)
+
+
+pipeline_app = typer.Typer(help="One pipeline: its logs.", no_args_is_help=True)
+app.add_typer(pipeline_app, name="pipeline")
+
+
+@pipeline_app.command("logs")
+def pipeline_logs(
+    number: Annotated[int, typer.Argument(help="the pipeline number ('portside pipelines' lists them)")],
+    follow: Annotated[bool, typer.Option("-f", "--follow", help="keep printing until the pipeline ends")] = False,
+    state_dir: StateOpt = None,
+) -> None:
+    """Print a pipeline's step logs (fetch, build, test, release, verify); -f follows them live."""
+    from portside.execute.pipelines import STEPS, PipelineStore, step_log
+    from portside.execute.store import Store
+
+    def go() -> None:
+        ctx = _ctx(state_dir)
+        store = PipelineStore(Store(ctx.paths.db))
+        pipeline = store.get(number)
+        if pipeline is None:
+            raise ConfigError([f"no pipeline {number}. Fix: 'portside pipelines' lists them"])
+        offsets = dict.fromkeys(STEPS, 0)
+        while True:
+            for step in STEPS:
+                path = step_log(ctx, pipeline, step)
+                if path.exists():
+                    with path.open(encoding="utf-8", errors="replace") as handle:
+                        handle.seek(offsets[step])
+                        text = handle.read()
+                        offsets[step] = handle.tell()
+                    if text:
+                        out.print(text, markup=False, highlight=False, end="")
+            current = store.get(number)
+            if not follow or current is None or current.status not in ("queued", "running"):
+                if current is not None and current.status not in ("queued", "running"):
+                    err.print(f"pipeline {number}: {current.status}"
+                              + (f" ({current.error})" if current.error else ""), highlight=False)
+                return
+            time.sleep(0.3)
+
+    _guard(go)
+
+
+@app.command()
+def hooks(
+    app_name: Annotated[str, typer.Argument(help="the app")],
+    register: Annotated[bool, typer.Option(help="create the hook through the GitLab API")] = False,
+    gitlab_api: Annotated[str | None, typer.Option(help="GitLab API base, e.g. https://gitlab.com/api/v4")] = None,
+    project: Annotated[str | None, typer.Option(help="GitLab project path or id, e.g. team/board")] = None,
+    token_file: Annotated[Path | None, typer.Option(help="file holding a GitLab token with the api scope")] = None,
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the webhook URLs and the secret to paste into GitLab or GitHub (or register the GitLab hook).
+
+    GitLab: Settings > Webhooks: URL, 'Secret token', trigger 'Push events' (branch filter: the deploy branch).
+    GitHub: Settings > Webhooks: Payload URL, content type application/json, 'Secret', 'Just the push event'.
+    """
+    from portside.execute.notify import register_gitlab_hook
+    from portside.execute.pipelines import PipelineStore
+    from portside.execute.store import Store
+
+    def go() -> None:
+        ctx = _ctx(state_dir)
+        store = Store(ctx.paths.db)
+        info = store.app(app_name)
+        if info is None:
+            raise ConfigError([f"app {app_name!r} is not registered here. Fix: run 'portside up <dir>' once"])
+        secret = PipelineStore(store).hook_secret(app_name, create=True)
+        assert secret is not None
+        config = load_config(Path(info["app_dir"]))
+        port = info["https_port"] or info["http_port"]
+        scheme = "https" if info["https_port"] else "http"
+        base = f"{scheme}://{config.app.domain}{'' if port in (80, 443) else f':{port}'}/_portside/hooks"
+        urls = {"gitlab": f"{base}/gitlab/{app_name}", "github": f"{base}/github/{app_name}"}
+        if register:
+            if not (gitlab_api and project and token_file):
+                raise ConfigError(["--register needs --gitlab-api, --project and --token-file. Fix: add them"])
+            hook_id = register_gitlab_hook(gitlab_api, project, token_file.read_text().strip(), urls["gitlab"],
+                                           secret, config.deploy.branch)
+            err.print(f"[green]registered[/] GitLab hook {hook_id} on {project}")
+        if as_json:
+            out.print_json(json.dumps({"urls": urls, "secret": secret, "branch": config.deploy.branch}))
+            return
+        out.print(f"GitLab  URL: {urls['gitlab']}\n        Secret token: {secret}\n"
+                  f"        Trigger: Push events, branch filter '{config.deploy.branch}'\n"
+                  f"GitHub  Payload URL: {urls['github']}\n        Content type: application/json\n"
+                  f"        Secret: {secret}\n        Events: just the push event", highlight=False)
 
     _guard(go)
 

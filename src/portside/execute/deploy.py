@@ -147,7 +147,9 @@ class _Run:
 class Deployer:
     def __init__(self, ctx: Context, store: Store, config: PortsideConfig, app_dir: Path, facts: Facts,
                  gateway: Gateway, say: Callable[[str], None], offline: bool = False,
-                 progress: Callable[[str], None] | None = None, rollback: bool = False) -> None:
+                 progress: Callable[[str], None] | None = None, rollback: bool = False,
+                 before_action: Callable[[Action], None] | None = None,
+                 after_action: Callable[[Action], None] | None = None) -> None:
         self.ctx = ctx
         self.store = store
         self.config = config
@@ -158,6 +160,8 @@ class Deployer:
         self.offline = offline
         self.progress = progress or (lambda _line: None)
         self.rollback = rollback
+        self.before_action = before_action or (lambda _action: None)
+        self.after_action = after_action or (lambda _action: None)
         self.previous: Release | None = None
         self._client: docker.DockerClient | None = None
         self.run = _Run()
@@ -182,8 +186,10 @@ class Deployer:
             return self.run
         try:
             for action in plan.actions:
+                self.before_action(action)
                 self.say(action.describe())
                 self._do(action, plan)
+                self.after_action(action)
         except BaseException as exc:
             self._undo(plan)
             result = exc.message if isinstance(exc, PortsideError) else repr(exc)
@@ -404,6 +410,7 @@ class Deployer:
             cert=cert.cert if cert else None,
             key=cert.key if cert else None,
             nginx_version=self.facts.nginx_version,
+            service_port=service_port(self.ctx),
         ))
 
     def _undo(self, plan: Plan) -> None:
@@ -421,6 +428,19 @@ class Deployer:
                                     timeout=2)
         except docker.errors.DockerException:
             pass
+
+
+DEFAULT_SERVICE_PORT = 7077
+
+
+def service_port(ctx: Context) -> int:
+    """Where 'portside serve' listens (it records its port when it starts); the gateway proxies /_portside/."""
+    import json
+
+    try:
+        return int(json.loads((ctx.paths.root / "service.json").read_text())["port"])
+    except (OSError, ValueError, KeyError):
+        return DEFAULT_SERVICE_PORT
 
 
 def _make_traversable(path: Path, top: Path) -> None:

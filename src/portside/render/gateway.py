@@ -25,6 +25,7 @@ class SiteInputs:
     cert: Path | None = None
     key: Path | None = None
     nginx_version: NginxVersion = (1, 22, 1)
+    service_port: int | None = None  # portside serve, proxied at /_portside/
 
 
 def nginx_id(app_name: str) -> str:
@@ -98,6 +99,7 @@ def render_site(config: PortsideConfig, inputs: SiteInputs) -> str:
         http2_directive=inputs.nginx_version >= (1, 25, 1),
         session_tickets=False,
         proxy_pass=lambda _path: _proxy_pass(config, f"{ident}_backend"),
+        service_port=inputs.service_port,
     )
 
 

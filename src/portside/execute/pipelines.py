@@ -1,0 +1,412 @@
+"""The pipeline: a durable queue in SQLite, and the run that turns a commit into a release.
+
+Steps: fetch -> build -> test -> release -> verify. Each step's log is a file that can be followed live.
+One pipeline at a time per app (the same lock as 'portside up'); a newer commit supersedes older queued ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import shlex
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from portside.config import load_config
+from portside.context import Context
+from portside.errors import ConfigError, PortsideError
+from portside.execute import runtime
+from portside.execute.store import Store, app_lock, now
+
+STEPS = ("fetch", "build", "test", "release", "verify")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS pipelines (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    status TEXT NOT NULL,           -- queued running success failed superseded interrupted
+    step TEXT,
+    release INTEGER,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    received_at REAL NOT NULL,      -- monotonic-free wall clock (time.time()) for merge-to-live figures
+    live_at REAL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    provider TEXT NOT NULL,
+    delivery_id TEXT NOT NULL,
+    app TEXT NOT NULL,
+    event TEXT NOT NULL,
+    sha TEXT,
+    received_at TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    pipeline_id INTEGER,
+    PRIMARY KEY (provider, delivery_id, app)
+);
+CREATE TABLE IF NOT EXISTS hook_secrets (
+    app TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    id: int
+    app: str
+    ref: str
+    sha: str
+    trigger: str
+    status: str
+    step: str | None
+    release: int | None
+    error: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    received_at: float
+    live_at: float | None
+
+
+class PipelineStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+        self.db.executescript(SCHEMA)
+
+    # -- secrets ----------------------------------------------------------------------------------
+
+    def hook_secret(self, app: str, create: bool = False) -> str | None:
+        row = self.db.execute("SELECT secret FROM hook_secrets WHERE app=?", (app,)).fetchone()
+        if row:
+            return str(row[0])
+        if not create:
+            return None
+        secret = secrets.token_urlsafe(32)
+        self.db.execute("INSERT INTO hook_secrets VALUES (?,?,?)", (app, secret, now()))
+        return secret
+
+    # -- deliveries -------------------------------------------------------------------------------
+
+    def seen(self, provider: str, delivery_id: str, app: str) -> dict[str, Any] | None:
+        if not delivery_id:
+            return None
+        row = self.db.execute("SELECT * FROM deliveries WHERE provider=? AND delivery_id=? AND app=?",
+                              (provider, delivery_id, app)).fetchone()
+        return dict(row) if row else None
+
+    def record_delivery(self, provider: str, delivery_id: str, app: str, event: str, sha: str, decision: str,
+                        reason: str, pipeline_id: int | None) -> None:
+        self.db.execute("INSERT OR IGNORE INTO deliveries VALUES (?,?,?,?,?,?,?,?,?)",
+                        (provider, delivery_id or f"none-{time.time_ns()}", app, event, sha, now(), decision,
+                         reason, pipeline_id))
+
+    def deliveries(self, app: str, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM deliveries WHERE app=? ORDER BY received_at DESC LIMIT ?",
+                               (app, limit))
+        return [dict(r) for r in rows]
+
+    # -- the queue --------------------------------------------------------------------------------
+
+    def enqueue(self, app: str, ref: str, sha: str, trigger: str) -> tuple[Pipeline, bool]:
+        """Queue a pipeline; returns (pipeline, created). The same SHA already queued or running is reused;
+        older queued pipelines of the app are superseded (only the newest commit matters)."""
+        with self.db:
+            row = self.db.execute("SELECT * FROM pipelines WHERE app=? AND sha=? AND status IN ('queued','running') "
+                                  "ORDER BY id DESC LIMIT 1", (app, sha)).fetchone()
+            if row:
+                return _pipeline(row), False
+            self.db.execute("UPDATE pipelines SET status='superseded', finished_at=? WHERE app=? AND status='queued'",
+                            (now(), app))
+            cursor = self.db.execute(
+                "INSERT INTO pipelines (app, ref, sha, trigger, status, created_at, received_at) "
+                "VALUES (?,?,?,?, 'queued', ?, ?)", (app, ref, sha, trigger, now(), time.time()))
+            pipeline_id = cursor.lastrowid
+        pipeline = self.get(int(pipeline_id or 0))
+        assert pipeline is not None
+        return pipeline, True
+
+    def get(self, pipeline_id: int) -> Pipeline | None:
+        row = self.db.execute("SELECT * FROM pipelines WHERE id=?", (pipeline_id,)).fetchone()
+        return _pipeline(row) if row else None
+
+    def list(self, app: str | None = None, limit: int = 20) -> list[Pipeline]:
+        if app:
+            rows = self.db.execute("SELECT * FROM pipelines WHERE app=? ORDER BY id DESC LIMIT ?", (app, limit))
+        else:
+            rows = self.db.execute("SELECT * FROM pipelines ORDER BY id DESC LIMIT ?", (limit,))
+        return [_pipeline(r) for r in rows]
+
+    def claim(self) -> Pipeline | None:
+        """The oldest queued pipeline of an app that has none running."""
+        with self.db:
+            row = self.db.execute(
+                "SELECT * FROM pipelines p WHERE status='queued' AND NOT EXISTS "
+                "(SELECT 1 FROM pipelines r WHERE r.app=p.app AND r.status='running') ORDER BY id LIMIT 1").fetchone()
+            if row is None:
+                return None
+            self.db.execute("UPDATE pipelines SET status='running', started_at=? WHERE id=? AND status='queued'",
+                            (now(), row["id"]))
+        return self.get(int(row["id"]))
+
+    def claim_id(self, pipeline_id: int) -> Pipeline | None:
+        """Claim one given pipeline (a hand-run 'portside deploy' with no service running)."""
+        with self.db:
+            changed = self.db.execute("UPDATE pipelines SET status='running', started_at=? WHERE id=? AND "
+                                      "status='queued'", (now(), pipeline_id)).rowcount
+        return self.get(pipeline_id) if changed else None
+
+    def set_step(self, pipeline_id: int, step: str) -> None:
+        self.db.execute("UPDATE pipelines SET step=? WHERE id=?", (step, pipeline_id))
+
+    def mark_live(self, pipeline_id: int, release: int) -> None:
+        """The gateway switched to the pipeline's release: the moment that counts for merge-to-live."""
+        self.db.execute("UPDATE pipelines SET release=?, live_at=? WHERE id=?", (release, time.time(), pipeline_id))
+
+    def finish(self, pipeline_id: int, status: str, error: str | None = None, release: int | None = None) -> None:
+        self.db.execute("UPDATE pipelines SET status=?, error=?, release=COALESCE(?, release), finished_at=? "
+                        "WHERE id=?", (status, error, release, now(), pipeline_id))
+
+    def mark_interrupted(self) -> list[Pipeline]:
+        """After a crash: running pipelines did not finish. Their apps keep the release that was live."""
+        running = [_pipeline(r) for r in self.db.execute("SELECT * FROM pipelines WHERE status='running'")]
+        for pipeline in running:
+            self.finish(pipeline.id, "interrupted", f"portside serve stopped during the {pipeline.step} step")
+        return running
+
+
+def _pipeline(row: sqlite3.Row) -> Pipeline:
+    return Pipeline(**dict(row))
+
+
+def step_log(ctx: Context, pipeline: Pipeline, step: str) -> Path:
+    return ctx.paths.app_dir(pipeline.app) / "pipelines" / str(pipeline.id) / f"{step}.log"
+
+
+# -- running a pipeline ---------------------------------------------------------------------------
+
+
+class _StepLogger:
+    """Writes each line to the current step's log file (flushed, so 'pipeline logs -f' sees it at once)."""
+
+    def __init__(self, ctx: Context, pipeline: Pipeline, pipelines: PipelineStore, secrets_to_mask: list[str]) -> None:
+        self.ctx, self.pipeline, self.pipelines = ctx, pipeline, pipelines
+        self.masks = [s for s in secrets_to_mask if s]
+        self.handle: Any = None
+        self.step = ""
+
+    def enter(self, step: str) -> None:
+        if step == self.step:
+            return
+        if self.handle:
+            self.handle.close()
+        self.step = step
+        path = step_log(self.ctx, self.pipeline, step)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = path.open("a", encoding="utf-8")
+        self.pipelines.set_step(self.pipeline.id, step)
+        self.say(f"== {step}")
+
+    def say(self, line: str) -> None:
+        for mask in self.masks:
+            line = line.replace(mask, "****")
+        if self.handle:
+            self.handle.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+            self.handle.flush()
+
+    def close(self) -> None:
+        if self.handle:
+            self.handle.close()
+
+
+def _git(args: list[str], cwd: Path | None, log: _StepLogger, env: dict[str, str]) -> None:
+    log.say("$ git " + " ".join(shlex.quote(a) for a in args if not a.startswith("http.extraheader")))
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
+    for line in (result.stdout + result.stderr).splitlines():
+        log.say(line)
+    if result.returncode != 0:
+        raise PortsideError(f"git {args[0]} failed (exit {result.returncode}).",
+                            fix="check deploy.repository and deploy.credentials_file; the step log has git's output")
+
+
+def _git_auth(credentials_file: str | None) -> tuple[list[str], dict[str, str], str]:
+    """Options and environment for git from a credentials file, and the secret to mask in logs."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    if not credentials_file:
+        return [], env, ""
+    text = Path(credentials_file).read_text().strip()
+    if text.startswith("-----BEGIN"):
+        env["GIT_SSH_COMMAND"] = f"ssh -i {shlex.quote(credentials_file)} -o IdentitiesOnly=yes " \
+                                 "-o StrictHostKeyChecking=accept-new"
+        return [], env, ""
+    user, _, token = text.partition(":") if ":" in text else ("oauth2", "", text)
+    header = base64.b64encode(f"{user}:{token}".encode()).decode()
+    return ["-c", f"http.extraheader=Authorization: Basic {header}"], env, token
+
+
+def fetch(checkout: Path, repository: str, sha: str, branch: str, credentials_file: str | None,
+          log: _StepLogger) -> None:
+    options, env, secret = _git_auth(credentials_file)
+    if secret:
+        log.masks.append(secret)
+    if not (checkout / ".git").exists():
+        checkout.mkdir(parents=True, exist_ok=True)
+        _git(["init", "-q"], checkout, log, env)
+        _git(["remote", "add", "origin", repository], checkout, log, env)
+    else:
+        _git(["remote", "set-url", "origin", repository], checkout, log, env)
+    _git([*options, "fetch", "--quiet", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"],
+         checkout, log, env)
+    _git(["checkout", "--quiet", "--force", sha], checkout, log, env)
+    _git(["clean", "-ffdxq"], checkout, log, env)
+
+
+def resolve_sha(checkout: Path, ref: str) -> str:
+    result = subprocess.run(["git", "rev-parse", f"{ref}^{{commit}}"], cwd=checkout, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ConfigError([f"ref {ref!r} not found in the repository. Fix: a branch, tag or commit that exists"])
+    return result.stdout.strip()
+
+
+STEP_OF_ACTION = {
+    "Preflight": "build", "ResolveBase": "build", "BuildImage": "build", "CheckImageUser": "build",
+    "RunTests": "test", "EnsureCertificate": "release", "ExtractSite": "release", "StartReplicas": "release",
+    "HealthCheck": "release", "SwitchGateway": "release", "Verify": "verify", "StopOld": "verify",
+    "Prune": "verify", "NoChange": "release",
+}
+
+
+def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline: Pipeline,
+                 notify: Callable[[Pipeline, str, str], None] | None = None) -> Pipeline:
+    """Run one claimed pipeline to the end. Never raises for a deploy failure: the pipeline records it."""
+    from portside.execute.deploy import Deployer, choose_gateway, gather_facts, make_gateway
+    from portside.plan import build_plan
+
+    info = store.app(pipeline.app)
+    log = _StepLogger(ctx, pipeline, pipelines, [])
+    notify = notify or (lambda _p, _state, _text: None)
+    notify(pipeline, "running", f"deploying {pipeline.sha[:12]}")
+    try:
+        if info is None:
+            raise ConfigError([f"app {pipeline.app!r} is not registered. Fix: run 'portside up' for it once"])
+        registered = load_config(Path(info["app_dir"]))
+        if not registered.deploy.repository:
+            raise ConfigError([f"{info['app_dir']}/portside.toml: deploy.repository is not set. Fix: the URL "
+                               "portside fetches from, e.g. 'https://gitlab.com/team/board.git'"])
+        checkout = ctx.paths.app_dir(pipeline.app) / "src"
+        log.enter("fetch")
+        fetch(checkout, registered.deploy.repository, pipeline.sha, registered.deploy.branch,
+              registered.deploy.credentials_file, log)
+        config = load_config(checkout)
+        if config.app.name != pipeline.app:
+            raise ConfigError([f"{checkout}/portside.toml: app.name is {config.app.name!r}, not {pipeline.app!r}. "
+                               "Fix: keep the app name stable"])
+        with app_lock(ctx.paths.locks, pipeline.app, f"pipeline {pipeline.id}", wait=True):
+            choice = choose_gateway(config, False, info["http_port"], info["https_port"], info["gateway_mode"])
+            facts = gather_facts(ctx, store, config, checkout, choice)
+            plan = build_plan(config, facts)
+
+            def before(action: Any) -> None:
+                log.enter(STEP_OF_ACTION.get(type(action).__name__, "release"))
+
+            def after(action: Any) -> None:
+                if type(action).__name__ == "SwitchGateway":
+                    pipelines.mark_live(pipeline.id, plan.release)
+
+            deployer = Deployer(ctx, store, config, checkout, facts, make_gateway(ctx, choice), log.say,
+                                before_action=before, after_action=after)
+            try:
+                deployer.apply(plan)
+            finally:
+                deployer.close()
+        pipelines.finish(pipeline.id, "success", release=plan.release)
+        log.say(f"release {plan.release} is live")
+        notify(pipeline, "success", f"release {plan.release} is live")
+    except PortsideError as exc:
+        message = exc.message if not isinstance(exc, ConfigError) else "; ".join(exc.problems)
+        log.say(f"FAILED: {message}")
+        if exc.detail:
+            for line in exc.detail.splitlines():
+                log.say(line)
+        pipelines.finish(pipeline.id, "failed", message)
+        notify(pipeline, "failed", message)
+    except Exception as exc:  # noqa: BLE001 - a pipeline must record any failure, not die silently
+        log.say(f"FAILED (unexpected): {exc!r}")
+        pipelines.finish(pipeline.id, "failed", repr(exc))
+        notify(pipeline, "failed", repr(exc))
+    finally:
+        log.close()
+    result = pipelines.get(pipeline.id)
+    assert result is not None
+    return result
+
+
+def clean_orphans(ctx: Context, store: Store) -> list[str]:
+    """Backend containers that belong to no live release (a pipeline killed mid-release) are removed."""
+    from portside.errors import LockHeld
+
+    removed = []
+    client = runtime.connect()
+    try:
+        for info in store.apps():
+            try:
+                with app_lock(ctx.paths.locks, info["name"], "portside serve: cleanup"):
+                    live = str(info["current_release"])
+                    # every container of the app (replicas, and the short-lived extract and test containers,
+                    # which carry the app's image labels) except the live release's replicas
+                    for container in client.containers.list(all=True, filters={
+                            "label": f"{runtime.LABEL_APP}={info['name']}"}):
+                        labels = container.labels
+                        if labels.get(runtime.LABEL_ROLE) != "backend" or labels.get(runtime.LABEL_RELEASE) != live:
+                            removed.append(str(container.name))
+                            runtime.stop_containers([container], timeout=2)
+            except LockHeld:
+                continue  # a deploy of that app is running right now: its containers are not orphans
+    finally:
+        client.close()
+    return removed
+
+
+def remote_sha(repository: str, ref: str, credentials_file: str | None) -> str:
+    """The commit a branch or tag names on the remote (or the SHA itself)."""
+    import re
+
+    if re.fullmatch(r"[0-9a-f]{40}", ref):
+        return ref
+    options, env, _secret = _git_auth(credentials_file)
+    result = subprocess.run(["git", *options, "ls-remote", repository, ref, f"refs/tags/{ref}^{{}}"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    if result.returncode != 0:
+        raise PortsideError(f"could not read {repository}: {result.stderr.strip()}",
+                            fix="check deploy.repository and deploy.credentials_file")
+    lines = [line.split("\t") for line in result.stdout.splitlines() if line.strip()]
+    if not lines:
+        raise ConfigError([f"ref {ref!r} is not a branch or tag of {repository}. Fix: give a branch, a tag or a "
+                           "full 40-character commit SHA"])
+    peeled = [sha for sha, name in lines if name.endswith("^{}")]
+    return peeled[0] if peeled else lines[0][0]
+
+
+def service_running(ctx: Context) -> bool:
+    import json
+    import urllib.request
+
+    try:
+        port = int(json.loads((ctx.paths.root / "service.json").read_text())["port"])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_portside/health", timeout=1) as response:  # noqa: S310
+            return response.status == 200
+    except (OSError, ValueError, KeyError):
+        return False
