@@ -57,7 +57,8 @@ def test_gitlab_branch_delete_tag_and_system_hook() -> None:
     assert system.event == "push" and decide(system, "master").deploy
 
 
-@pytest.mark.parametrize("name", ["gitlab_merge_request_merged.json", "gitlab_merge_request_merged_gitlabcom_2017.json"])
+@pytest.mark.parametrize(
+    "name", ["gitlab_merge_request_merged.json", "gitlab_merge_request_merged_gitlabcom_2017.json"])
 def test_gitlab_merge_is_recorded_not_deployed(name: str) -> None:
     delivery = parse_gitlab({}, body(name))
     assert delivery.merged

@@ -143,6 +143,7 @@ class DeploySection(_Model):
     credentials_file: str | None = None
     notify_url: str | None = None
     status_api: str | None = None
+    status_provider: Literal["gitlab", "github"] = "gitlab"
     status_project: str | None = None
     status_token_file: str | None = None
 

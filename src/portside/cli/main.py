@@ -44,8 +44,8 @@ Exit codes:
 """
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None)
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 DirArg = Annotated[Path, typer.Argument(help="the app's folder (holds portside.toml)", show_default=True)]
 StateOpt = Annotated[Path | None, typer.Option("--state-dir", envvar="PORTSIDE_STATE_DIR",
@@ -603,6 +603,36 @@ def hooks(
                   f"        Trigger: Push events, branch filter '{config.deploy.branch}'\n"
                   f"GitHub  Payload URL: {urls['github']}\n        Content type: application/json\n"
                   f"        Secret: {secret}\n        Events: just the push event", highlight=False)
+
+    _guard(go)
+
+
+@app.command()
+def export(
+    target: Annotated[str, typer.Argument(help="jenkins (Jenkinsfile), gitlab-ci (.gitlab-ci.yml) or systemd "
+                                          "(portside.service for 'portside serve')")],
+    directory: DirArg = Path("."),
+    out_file: Annotated[Path | None, typer.Option("--out", help="write here (default: print)")] = None,
+    agent: Annotated[str, typer.Option(help="Jenkins agent label / GitLab runner tag on the deploy server")]
+    = "deploy-server",
+) -> None:
+    """Write CI files for teams that must use Jenkins or GitLab CI (CI builds, portside releases), or the
+    systemd unit that runs 'portside serve' as a dedicated user."""
+    import shutil as _shutil
+
+    from portside.render.export import TARGETS, render_export
+
+    def go() -> None:
+        if target not in TARGETS:
+            raise ConfigError([f"export: unknown target {target!r}. Fix: one of {', '.join(TARGETS)}"])
+        config = None if target == "systemd" else load_config(directory)
+        executable = Path(_shutil.which("portside") or "/usr/local/bin/portside")
+        text = render_export(target, config, agent=agent, executable=executable)
+        if out_file is None:
+            out.print(text, markup=False, highlight=False, end="")
+        else:
+            out_file.write_text(text)
+            err.print(f"[green]wrote[/] {out_file}")
 
     _guard(go)
 

@@ -2,6 +2,7 @@
 
 Configured per app in portside.toml:
   [deploy]
+  status_provider = "gitlab"                          # or "github"
   status_api = "https://gitlab.example.com/api/v4"   # or "https://api.github.com"
   status_project = "team/board"                      # GitLab path or id; GitHub owner/repo
   status_token_file = "/etc/portside/board.token"    # a token with the api / repo:status scope
@@ -36,9 +37,9 @@ def _post(url: str, payload: dict[str, Any], headers: dict[str, str]) -> int:
         return int(exc.code)
 
 
-def commit_status(api: str, project: str, token: str, sha: str, state: str, description: str,
+def commit_status(provider: str, api: str, project: str, token: str, sha: str, state: str, description: str,
                   target_url: str) -> int:
-    if "api.github.com" in api or "/api/v3" in api or api.rstrip("/").endswith("/github"):
+    if provider == "github":
         return _post(f"{api.rstrip('/')}/repos/{project}/statuses/{sha}",
                      {"state": GITHUB_STATE[state], "description": description[:140], "context": "portside",
                       "target_url": target_url}, {"Authorization": f"Bearer {token}"})
@@ -69,7 +70,8 @@ class Notifier:
         try:
             if deploy.status_api and deploy.status_project and deploy.status_token_file:
                 token = Path(deploy.status_token_file).read_text().strip()
-                commit_status(deploy.status_api, deploy.status_project, token, pipeline.sha, state, text, link)
+                commit_status(deploy.status_provider, deploy.status_api, deploy.status_project, token, pipeline.sha,
+                              state, text, link)
             if deploy.notify_url and state in ("success", "failed"):
                 icon = ":white_check_mark:" if state == "success" else ":x:"
                 chat(deploy.notify_url, f"{icon} {pipeline.app} {pipeline.sha[:12]}: {text} ({link})")
