@@ -251,10 +251,23 @@ def test_failing_health_check_keeps_previous_release(service: Service, docker_cl
     assert labels == {str(current)}
 
 
-@pytest.mark.parametrize("step", ["build", "release", "verify"])
+SLOW_TEST = 'test_command = "sleep 4"\n'
+
+
+@pytest.mark.parametrize("step", ["fetch", "build", "test", "release", "verify"])
 def test_killing_the_service_mid_step_leaves_a_consistent_state(service: Service, step: str,
                                                                  docker_client) -> None:  # type: ignore[no-untyped-def]
     before = service.version()
+    checkout = service.app.state / "apps" / service.app.name / "src"
+    if step == "fetch":  # make the fetch slow enough to be caught: the server side waits before answering
+        if not (checkout / ".git").exists():
+            subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+            subprocess.run(["git", "-C", str(checkout), "remote", "add", "origin", str(service.origin)], check=True)
+        subprocess.run(["git", "-C", str(checkout), "config", "remote.origin.uploadpack",
+                        "sleep 4; git-upload-pack"], check=True)
+    if step == "test":
+        config = service.app.dir / "portside.toml"
+        config.write_text(config.read_text().replace("drain_seconds = 0\n", "drain_seconds = 0\n" + SLOW_TEST))
     sha = service.push(f"kill during {step}", ("backend/main.py", f'os.environ.get("APP_VERSION", "{before}")',
                                                f'os.environ.get("APP_VERSION", "k{step}")'))
     status, body, _ = service.gitlab(sha)
@@ -290,6 +303,9 @@ def test_killing_the_service_mid_step_leaves_a_consistent_state(service: Service
     # put the working copy back to the version that is served, for the next case
     path = service.app.dir / "backend" / "main.py"
     path.write_text(path.read_text().replace(f'"APP_VERSION", "k{step}"', f'"APP_VERSION", "{served}"'))
+    config = service.app.dir / "portside.toml"
+    config.write_text(config.read_text().replace(SLOW_TEST, ""))
+    subprocess.run(["git", "-C", str(checkout), "config", "--unset-all", "remote.origin.uploadpack"], check=False)
     subprocess.run(["git", "-C", str(service.app.dir), "commit", "-qam", "sync", "--allow-empty"], check=True)
 
 

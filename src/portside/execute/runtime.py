@@ -75,7 +75,8 @@ def build_image(
 ) -> BuildResult:
     """Build with the layer cache; the whole log is kept, the tail is shown on failure."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    limits = {"memory": memory_bytes, "memswap": -1} if memory_bytes else None
+    # Builds get half the CPU weight of running containers, so a build cannot starve the serving app.
+    limits = {"memory": memory_bytes, "memswap": -1, "cpushares": 512} if memory_bytes else None
     image_id = None
     error = None
     with log_path.open("w", encoding="utf-8") as log:
