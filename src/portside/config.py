@@ -121,7 +121,9 @@ class TlsSection(_Model):
     key: str | None = None
     email: str | None = None
     directory_url: str = "https://acme-v02.api.letsencrypt.org/directory"
+    ca_bundle: str | None = None  # trust for the ACME directory's own TLS (a private CA, Pebble)
     key_type: Literal["ecdsa", "rsa"] = "ecdsa"
+    preflight: bool = True  # check DNS and port 80 through the public name before asking the CA
 
     @model_validator(mode="after")
     def _mode_needs(self) -> TlsSection:

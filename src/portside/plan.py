@@ -95,6 +95,9 @@ class EnsureCertificate(Action):
     def describe(self) -> str:
         if self.mode == "self-signed":
             return f"certificate for {', '.join(self.names)} from portside's local CA (reused while valid)"
+        if self.mode == "acme":
+            return (f"ACME certificate for {', '.join(self.names)} (reused until a third of its lifetime remains; "
+                    "else HTTP-01 through the gateway on port 80)")
         return f"use the certificate files from tls.cert/tls.key for {', '.join(self.names)}"
 
 
@@ -227,7 +230,7 @@ def build_plan(config: PortsideConfig, facts: Facts, force: bool = False) -> Pla
         actions.append(CheckImageUser(tag, be.allow_root))
         if config.deploy.test_command:
             actions.append(RunTests(tag, config.deploy.test_command))
-    if config.tls.mode in (TlsMode.self_signed, TlsMode.manual):
+    if config.tls.mode is not TlsMode.off:
         from portside.render.gateway import server_names
 
         actions.append(EnsureCertificate(config.tls.mode.value, server_names(config)))

@@ -220,11 +220,17 @@ def up(
     force: Annotated[bool, typer.Option(help="make a new release even if nothing changed")] = False,
     wait: Annotated[bool, typer.Option(help="if another run holds the app's lock, wait for it")] = False,
     offline: Annotated[bool, typer.Option(help="never try a registry; use portside's Debian base images")] = False,
+    staging: Annotated[bool, typer.Option(help="tls.mode acme: use Let's Encrypt's staging CA (try this first: "
+                                          "no rate limits worth worrying about, untrusted certificates)")] = False,
+    preflight: Annotated[bool, typer.Option(help="tls.mode acme: check DNS and port 80 before asking the CA")]
+    = True,
+    public_ip: Annotated[str | None, typer.Option(help="this server's public address, when it is behind NAT")]
+    = None,
     state_dir: StateOpt = None,
 ) -> None:
     """Build, start, health-check and switch to a new release. The previous one keeps serving on failure."""
     from portside.execute.certs import trust_instructions
-    from portside.execute.deploy import Deployer
+    from portside.execute.deploy import AcmeOptions, Deployer
     from portside.execute.store import app_lock
     from portside.plan import build_plan
 
@@ -243,6 +249,7 @@ def up(
             with err.status(f"deploying {config.app.name}", spinner="dots") as spinner:
                 deployer = Deployer(ctx, store, config, app_dir, facts, make_gateway(ctx, choice), _say,
                                     offline, progress=lambda line: spinner.update(line))
+                deployer.acme_options = AcmeOptions(staging=staging, preflight=preflight, public_ip=public_ip)
                 try:
                     deployer.apply(the_plan)
                 finally:
@@ -512,6 +519,62 @@ def pipelines(
             table.add_row(str(p.id), p.app, p.sha[:12], p.trigger, p.status, p.step or "", str(p.release or ""),
                           (p.error or "")[:80])
         out.print(table)
+
+    _guard(go)
+
+
+certs_app = typer.Typer(help="Certificates: list them (domains, issuer, expiry, next renewal) and renew.",
+                        invoke_without_command=True)
+app.add_typer(certs_app, name="certs")
+
+
+@certs_app.callback()
+def certs_list(ctx: typer.Context, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
+    """List every app's certificate: names, issuer, expiry, next renewal, last renewal failure."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from portside.execute.renewal import cert_rows
+    from portside.execute.store import Store
+
+    def go() -> None:
+        pctx = _ctx(state_dir)
+        rows = cert_rows(pctx, Store(pctx.paths.db))
+        if as_json:
+            out.print_json(json.dumps(rows))
+            return
+        table = Table(title="certificates", title_justify="left")
+        for column in ("app", "mode", "names", "issuer", "expires", "days left", "next renewal", "last failure"):
+            table.add_column(column)
+        for r in rows:
+            table.add_row(r["app"], r["mode"], ", ".join(r["names"]), r["issuer"] or "-", r["expires"] or "missing",
+                          str(r["days_left"]), r["renews"] or "-", r["last_error"] or "")
+        out.print(table)
+
+    _guard(go)
+
+
+@certs_app.command("renew")
+def certs_renew(
+    app_name: Annotated[str | None, typer.Argument(help="one app (default: all)")] = None,
+    force: Annotated[bool, typer.Option(help="renew even if not due (mind the CA's rate limits)")] = False,
+    state_dir: StateOpt = None,
+) -> None:
+    """Renew ACME certificates that are due (a third of the lifetime left) and reload the gateway.
+
+    For cron users: run it daily; 'portside serve' does the same on its own. Exit code 7 if one failed.
+    """
+    from portside.execute.renewal import renew_all, renew_app
+    from portside.execute.store import Store
+
+    def go() -> None:
+        pctx = _ctx(state_dir)
+        store = Store(pctx.paths.db)
+        results = [renew_app(pctx, store, app_name, _say, force)] if app_name else renew_all(pctx, store, _say, force)
+        for r in results:
+            colour = {"renewed": "green", "failed": "red", "backing-off": "yellow"}.get(r.outcome, "dim")
+            err.print(f"[{colour}]{r.outcome}[/] {r.app}: {r.detail}", highlight=False)
+        if any(r.outcome == "failed" for r in results):
+            raise typer.Exit(7)
 
     _guard(go)
 

@@ -6,6 +6,7 @@ A failure before the switch removes what the new release started; the old releas
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import shutil
 import time
@@ -13,6 +14,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -160,6 +162,7 @@ class Deployer:
         self.offline = offline
         self.progress = progress or (lambda _line: None)
         self.rollback = rollback
+        self.acme_options = AcmeOptions()
         self.before_action = before_action or (lambda _action: None)
         self.after_action = after_action or (lambda _action: None)
         self.previous: Release | None = None
@@ -265,11 +268,18 @@ class Deployer:
         if tls.mode is TlsMode.self_signed:
             folder = self.ctx.paths.certs(self.config.app.name)
             return certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
+        if tls.mode is TlsMode.acme:
+            folder = acme_dir(self.ctx, self.config.app.name)
+            return certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
         return None
 
     def _EnsureCertificate(self, action: EnsureCertificate, plan: Plan) -> None:  # noqa: N802
         if action.mode == "manual":
             self.run.cert = self.cert_paths()
+            return
+        if action.mode == "acme":
+            self.run.cert = ensure_acme_certificate(self.ctx, self.config, self.gateway, self.facts.http_port,
+                                                    self.say, self.acme_options)
             return
         ca = certs.ensure_local_ca(self.ctx.paths.ca_dir)
         self.run.cert = certs.ensure_leaf(ca, self.ctx.paths.certs(plan.app), action.names)
@@ -428,6 +438,65 @@ class Deployer:
                                     timeout=2)
         except docker.errors.DockerException:
             pass
+
+
+@dataclass(frozen=True)
+class AcmeOptions:
+    staging: bool = False
+    preflight: bool = True
+    public_ip: str | None = None
+    force: bool = False
+
+
+def acme_dir(ctx: Context, app: str) -> Path:
+    return ctx.paths.certs(app) / "acme"
+
+
+def acme_issuer(ctx: Context, config: PortsideConfig, say: Callable[[str], None], staging: bool = False) -> Any:
+    import hashlib as _hashlib
+
+    from portside.execute.acme import LETS_ENCRYPT_STAGING, AcmeIssuer
+
+    url = LETS_ENCRYPT_STAGING if staging else config.tls.directory_url
+    account = ctx.paths.root / "acme-accounts" / _hashlib.sha256(url.encode()).hexdigest()[:16]
+    return AcmeIssuer(url, account, ctx.paths.acme_webroot, config.tls.email,
+                      Path(config.tls.ca_bundle) if config.tls.ca_bundle else None, say)
+
+
+def acme_due(pair: certs.CertPair, names: tuple[str, ...]) -> bool:
+    from portside.execute.acme import read_cert
+
+    info = read_cert(pair.cert)
+    if info is None or not pair.key.exists() or set(info.names) != set(names):
+        return True
+    return dt.datetime.now(dt.UTC) >= info.renew_at
+
+
+def ensure_acme_certificate(ctx: Context, config: PortsideConfig, gateway: Gateway, http_port: int,
+                            say: Callable[[str], None], options: AcmeOptions) -> certs.CertPair:
+    """A valid certificate for the app's names, issued at deploy time (never lazily on a first visitor).
+
+    Until one exists the site runs an HTTP-only phase; no rendered config ever references missing files."""
+    from portside.execute.acme import preflight
+    from portside.render.gateway import render_bootstrap, server_names
+
+    names = server_names(config)
+    folder = acme_dir(ctx, config.app.name)
+    pair = certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
+    if not options.force and not acme_due(pair, names):
+        say("  certificate valid; next renewal when a third of its lifetime remains")
+        return pair
+    ctx.paths.acme_webroot.mkdir(parents=True, exist_ok=True)
+    _make_traversable(ctx.paths.acme_webroot, ctx.paths.root)
+    if not gateway.site_file(config.app.name).exists():
+        say("  no site yet: HTTP-only phase (challenge + holding page) until the certificate exists")
+        gateway.prepare()
+        gateway.deploy_site(config.app.name, render_bootstrap(config, ctx.paths.acme_webroot, http_port))
+    if options.preflight and config.tls.preflight:
+        preflight(names, ctx.paths.acme_webroot, http_port, public_ip=options.public_ip)
+    issued = acme_issuer(ctx, config, say, options.staging).issue(names, folder, config.tls.key_type)
+    say(f"  certificate issued for {', '.join(names)}")
+    return issued
 
 
 DEFAULT_SERVICE_PORT = 7077

@@ -92,6 +92,8 @@ def render_site(config: PortsideConfig, inputs: SiteInputs) -> str:
         https_suffix=https_suffix,
         canonical=config.app.domain,
         server_names=server_names(config),
+        primary_names=tuple(n for n in server_names(config) if n not in config.app.aliases),
+        aliases=config.app.aliases,
         cert=inputs.cert,
         key=inputs.key,
         site_root=inputs.site_root,
@@ -128,3 +130,10 @@ def render_default_servers(http_port: int, https_port: int | None) -> str:
     """The catch-all servers alone, for a system nginx that has no default server of its own."""
     header = "# managed by portside: requests for unknown Host names are dropped.\n"
     return header + template("default-servers.conf.j2").render(http_port=http_port, https_port=https_port)
+
+
+def render_bootstrap(config: PortsideConfig, acme_root: Path, http_port: int) -> str:
+    """HTTP-only phase before the first certificate: the challenge and a holding page, nothing that
+    references certificate files that do not exist yet."""
+    return template("bootstrap.conf.j2").render(app=config.app, server_names=server_names(config),
+                                                acme_root=acme_root, http_port=http_port)

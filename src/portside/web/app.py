@@ -39,8 +39,9 @@ class Worker:
     """Runs queued pipelines one after another (so one at a time per app), in a daemon thread."""
 
     def __init__(self, ctx: Context, poll_seconds: float = 0.2, sweep_seconds: float = 10,
-                 say: Any = print) -> None:
+                 say: Any = print, renew_seconds: float = 3600) -> None:
         self.ctx = ctx
+        self.renew_seconds = renew_seconds
         self.say = say
         self.poll = poll_seconds
         self.sweep_seconds = sweep_seconds
@@ -60,7 +61,11 @@ class Worker:
         pipelines = PipelineStore(store)
         notifier = Notifier(store)
         last_sweep = time.monotonic()
+        last_renew = 0.0
         while not self.stopping.is_set():
+            if time.monotonic() - last_renew > self.renew_seconds:
+                last_renew = time.monotonic()
+                self._renew(store)
             pipeline = pipelines.claim()
             if pipeline is None:
                 if time.monotonic() - last_sweep > self.sweep_seconds:
@@ -79,6 +84,17 @@ class Worker:
                 run_pipeline(self.ctx, store, pipelines, pipeline, notify=notifier.pipeline_changed)
             except Exception as exc:  # noqa: BLE001 - run_pipeline records failures; this is a last resort
                 self.say(f"pipeline {pipeline.id} crashed: {exc!r}")
+
+
+    def _renew(self, store: Store) -> None:
+        from portside.execute.renewal import renew_all
+
+        try:
+            for result in renew_all(self.ctx, store, self.say):
+                if result.outcome in ("renewed", "failed"):
+                    self.say(f"certificate {result.app}: {result.outcome}: {result.detail}")
+        except Exception as exc:  # noqa: BLE001 - the worker must outlive a failed renewal round
+            self.say(f"renewal round failed: {exc!r}")
 
 
 def create_app(ctx: Context, worker: Worker | None = None, public_url: str = "") -> FastAPI:
@@ -206,7 +222,9 @@ def serve(ctx: Context, host: str, port: int, say: Any) -> None:
         say(f"removed orphaned container {name}")
     ctx.paths.root.mkdir(parents=True, exist_ok=True)
     (ctx.paths.root / "service.json").write_text(json.dumps({"host": host, "port": port, "started": time.time()}))
-    worker = Worker(ctx, say=say)
+    import os
+
+    worker = Worker(ctx, say=say, renew_seconds=float(os.environ.get("PORTSIDE_RENEW_SECONDS", "3600")))
     worker.start()
     say(f"portside serve on http://{host}:{port}{PREFIX}/ (reached through the gateway at {PREFIX}/)")
     uvicorn.run(create_app(ctx, worker), host=host, port=port, log_level="warning", access_log=False)
