@@ -221,6 +221,8 @@ def test_ca_down_keeps_the_current_certificate_and_backs_off(site: Site) -> None
         again = cli("certs", "renew", "--state-dir", site.app.state)
         row = json.loads(cli("certs", "--json", "--state-dir", site.app.state).out)[0]
         assert row["failures"] == 1 and "did not answer" in row["last_error"]
+        status = json.loads(cli("status", site.app.name, "--json", "--state-dir", site.app.state).out)
+        assert "did not answer" in status["apps"][0]["certificate"]["last_error"]
         assert again.code in (0, 7)
     finally:
         site.pebble = start_pebble(site.root / "restart", site.app.http)

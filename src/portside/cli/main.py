@@ -302,7 +302,14 @@ def status(
             err.print("no apps deployed yet: portside up --local <dir>")
             return
         for item in data["apps"]:
-            table = Table(title=f"{item['name']}  {item['url']}  gateway: {item['gateway']}", title_justify="left")
+            cert = item.get("certificate")
+            cert_text = ""
+            if cert:
+                cert_text = f"  certificate: {cert['mode']}, {cert['days_left']} days left"
+                if cert["last_error"]:
+                    cert_text += f" [red]renewal failing: {cert['last_error']}[/]"
+            table = Table(title=f"{item['name']}  {item['url']}  gateway: {item['gateway']}{cert_text}",
+                          title_justify="left")
             for column in ("release", "ref", "status", "created", "backend replicas"):
                 table.add_column(column)
             for rel in item["releases"]:

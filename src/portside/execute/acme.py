@@ -122,6 +122,19 @@ class AcmeIssuer:
             os.chmod(registration, 0o600)
         return acme
 
+    def suggested_renewal(self, cert: Path) -> dt.datetime | None:
+        """ACME Renewal Information (RFC 9773), where the CA offers it: the time the CA suggests renewing
+        (earlier than usual when it plans to revoke). None when it does not offer it or cannot be asked."""
+        from acme import errors
+
+        try:
+            when, _next_check = self._client().renewal_time(cert.read_bytes())
+        except (errors.Error, CertificateError, OSError, ValueError):
+            return None
+        if when is not None and when.tzinfo is None:
+            when = when.astimezone(dt.UTC)
+        return when
+
     def issue(self, names: tuple[str, ...], out_dir: Path, key_type: str = "ecdsa",
               timeout: float = 90) -> CertPair:
         from acme import challenges, crypto_util, errors, messages
@@ -219,10 +232,53 @@ def local_addresses() -> set[str]:
     return found
 
 
+def caa_identity(directory_url: str) -> str | None:
+    """The CAA issuer domain of well-known CAs (what a CAA 'issue' record must name)."""
+    known = {"letsencrypt.org": "letsencrypt.org", "api.buypass.com": "buypass.com", "zerossl.com": "sectigo.com",
+             "pki.goog": "pki.goog"}
+    return next((v for k, v in known.items() if k in directory_url), None)
+
+
+def _dns_caa(name: str) -> list[tuple[str, str]]:
+    import dns.exception
+    import dns.resolver
+
+    try:
+        answer = dns.resolver.resolve(name, "CAA", lifetime=5)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return []
+    except dns.exception.DNSException as exc:
+        raise CertificateError(f"the CAA lookup for {name} failed ({exc}).",
+                               fix="check this server's DNS resolver; CAs refuse to issue when CAA lookups fail"
+                               ) from None
+    return [(r.tag.decode(), r.value.decode()) for r in answer]
+
+
+def check_caa(names: tuple[str, ...], identity: str,
+              lookup: Callable[[str], list[tuple[str, str]]] = _dns_caa) -> None:
+    """RFC 8659: the closest CAA record set up the tree decides; if it has 'issue' records, one must name the CA."""
+    for name in names:
+        labels = name.rstrip(".").split(".")
+        for i in range(len(labels) - 1):
+            domain = ".".join(labels[i:])
+            records = lookup(domain)
+            if not records:
+                continue
+            issuers = [value.split(";")[0].strip() for tag, value in records if tag == "issue"]
+            if issuers and identity not in issuers:
+                raise CertificateError(
+                    f"the CAA records of {domain} allow only {', '.join(i or '(no CA)' for i in issuers)} to issue "
+                    f"for {name}, not {identity}.",
+                    fix=f'add a CAA record: {domain}. CAA 0 issue "{identity}"')
+            break
+
+
 def preflight(names: tuple[str, ...], webroot: Path, http_port: int,
               resolve: Callable[[str], set[str]] | None = None,
-              fetch: Callable[[str], str] | None = None, public_ip: str | None = None) -> None:
-    """Before asking the CA: each name resolves here, and the challenge path answers through the name."""
+              fetch: Callable[[str], str] | None = None, public_ip: str | None = None,
+              caa: str | None = None) -> None:
+    """Before asking the CA: each name resolves here, CAA allows the CA, and the challenge path answers
+    through the name (a request from this host to its own public name, port 80)."""
     import secrets
     import urllib.request
 
@@ -250,6 +306,8 @@ def preflight(names: tuple[str, ...], webroot: Path, http_port: int,
             raise CertificateError(f"{name} resolves to {', '.join(foreign)}, which is not this host.",
                                    fix=f"point {name}'s A/AAAA records here (an AAAA record elsewhere breaks "
                                    "validation too: the CA prefers IPv6); behind NAT pass --public-ip")
+    if caa:
+        check_caa(names, caa)
     token = secrets.token_urlsafe(16)
     folder = webroot / ".well-known" / "acme-challenge"
     folder.mkdir(parents=True, exist_ok=True)

@@ -493,7 +493,10 @@ def ensure_acme_certificate(ctx: Context, config: PortsideConfig, gateway: Gatew
         gateway.prepare()
         gateway.deploy_site(config.app.name, render_bootstrap(config, ctx.paths.acme_webroot, http_port))
     if options.preflight and config.tls.preflight:
-        preflight(names, ctx.paths.acme_webroot, http_port, public_ip=options.public_ip)
+        from portside.execute.acme import caa_identity
+
+        preflight(names, ctx.paths.acme_webroot, http_port, public_ip=options.public_ip,
+                  caa=caa_identity(config.tls.directory_url))
     issued = acme_issuer(ctx, config, say, options.staging).issue(names, folder, config.tls.key_type)
     say(f"  certificate issued for {', '.join(names)}")
     return issued

@@ -86,6 +86,11 @@ def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
                        "audit": store.audit_log(info["name"], 10)})
     if client is not None:
         client.close()
+    from portside.execute.renewal import cert_rows
+
+    certificates = {row["app"]: row for row in cert_rows(ctx, store)}
+    for item in result:
+        item["certificate"] = certificates.get(item["name"])
     return {"apps": result}
 
 

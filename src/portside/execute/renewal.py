@@ -64,7 +64,7 @@ def _live_config(store: Store, app: str) -> PortsideConfig | None:
 
 
 def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], force: bool = False,
-              clock: Callable[[], float] = time.time) -> RenewResult:
+              clock: Callable[[], float] = time.time, ask_ca: bool = True) -> RenewResult:
     from portside.render.gateway import server_names
 
     config = _live_config(store, app)
@@ -77,7 +77,11 @@ def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], 
     if not force and not acme_due(pair, names):
         cert = read_cert(pair.cert)
         assert cert is not None
-        return RenewResult(app, "not-due", f"next renewal {cert.renew_at:%Y-%m-%d %H:%M} UTC")
+        suggested = acme_issuer(ctx, config, say).suggested_renewal(pair.cert) if ask_ca else None
+        if suggested is None or suggested > dt.datetime.now(dt.UTC):
+            when = min(cert.renew_at, suggested) if suggested else cert.renew_at
+            return RenewResult(app, "not-due", f"next renewal {when:%Y-%m-%d %H:%M} UTC")
+        say(f"  the CA suggests renewing now (ACME Renewal Information: {suggested:%Y-%m-%d %H:%M} UTC)")
     state = _state(store, app)
     if not force and clock() < state["next_attempt"]:
         return RenewResult(app, "backing-off", f"after {state['failures']} failure(s): {state['last_error']}; "
@@ -94,6 +98,14 @@ def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], 
         state["next_attempt"] = clock() + min(BACKOFF_FIRST * 2 ** (state["failures"] - 1), BACKOFF_MAX)
         _save(store, state)
         store.audit(app, "renew", ", ".join(names), f"failed: {exc.message}")
+        if config.deploy.notify_url:
+            from portside.execute.notify import chat
+
+            try:
+                chat(config.deploy.notify_url, f":warning: {app}: certificate renewal failed "
+                     f"({state['failures']} in a row): {exc.message} The current certificate is still served.")
+            except OSError:
+                pass
         return RenewResult(app, "failed", f"{exc.message} The current certificate keeps being served.")
     state.update(failures=0, last_error=None, next_attempt=0.0, last_renewed=now())
     _save(store, state)
