@@ -114,10 +114,11 @@ def site(base_images, docker_client) -> Iterator[Site]:  # type: ignore[no-untyp
                       .replace('mode = "self-signed"', f'mode = "acme"\nemail = "ops@example.test"\n'
                                f'directory_url = "{pebble.directory}"\nca_bundle = "{pebble.api_ca}"'))
     app.commit("acme")
+    site = Site(app, pebble, root)
     try:
-        yield Site(app, pebble, root)
+        yield site
     finally:
-        pebble.stop()
+        site.pebble.stop()  # the one running now (a test restarts it)
         teardown_app(app, docker_client)
         shutil.rmtree(root, ignore_errors=True)
 
