@@ -7,6 +7,6 @@ PORTSIDE_TEST_TOOLS=1 bash scripts/setup-host.sh
 python3 -m portside base-images --ca-bundle /etc/ssl/certs/ca-certificates.crt
 mkdir -p artifacts
 echo "lint: ruff, and mypy --strict on the pure core"
-python3 -m ruff check src tests scripts bench/gateway bench/deploy
+python3 -m ruff check src tests scripts bench/gateway bench/deploy bench/tls
 python3 -m mypy --strict --ignore-missing-imports src/portside/config.py src/portside/plan.py src/portside/render src/portside/detect.py src/portside/hooks.py
 exec python3 -m pytest -p no:cacheprovider "$@"

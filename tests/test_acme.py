@@ -176,7 +176,7 @@ def test_tls_quality_mozilla_intermediate(site: Site) -> None:
     scan = json.loads(report.read_text())["server_scan_results"][0]["scan_result"]
     for old in ("tls_1_0_cipher_suites", "tls_1_1_cipher_suites", "ssl_3_0_cipher_suites"):
         assert scan[old]["status"] == "COMPLETED" and scan[old]["result"]["accepted_cipher_suites"] == [], old
-    assert scan["tls_1_2_cipher_suites"]["status"] == "COMPLETED"
+    assert scan["tls_1_3_cipher_suites"]["result"]["accepted_cipher_suites"]  # TLS 1.3 offered
 
 
 def test_certs_lists_and_renewal_waits_until_due(site: Site) -> None:

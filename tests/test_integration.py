@@ -289,14 +289,6 @@ def test_logs(deployed: App) -> None:
     assert gateway.code == 0 and "/api/health" in gateway.out
 
 
-def test_down_removes_site_and_containers(deployed: App, docker_client) -> None:  # type: ignore[no-untyped-def]
-    result = cli("down", deployed.name, "--state-dir", deployed.state)
-    assert result.code == 0, result.text
-    assert docker_client.containers.list(all=True, filters={"label": f"portside.app={deployed.name}"}) == []
-    with pytest.raises(OSError):
-        get(f"{deployed.url}/", deployed.ca)  # the default server rejects the handshake now
-
-
 def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
     result = cli("up", tmp_path, "--local", "--state-dir", tmp_path / "state")
     assert result.code == 2
@@ -306,3 +298,27 @@ def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_git_available() -> None:
     assert subprocess.run(["git", "--version"], capture_output=True).returncode == 0
+
+
+def test_tls13_and_session_resumption(deployed: App) -> None:
+    """Decided by the port's default server, before the app's server is picked: both must work anyway."""
+    import ssl
+
+    def connect(context: ssl.SSLContext, session: ssl.SSLSession | None = None) -> tuple[str, ssl.SSLSession, bool]:
+        with socket.create_connection(("127.0.0.1", deployed.https), timeout=10) as raw, \
+                context.wrap_socket(raw, server_hostname="localhost", session=session) as tls:
+            return str(tls.version()), tls.session, tls.session_reused  # type: ignore[return-value]
+
+    context = ssl.create_default_context(cafile=str(deployed.ca))
+    assert connect(context)[0] == "TLSv1.3"
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    _version12, session, _ = connect(context)
+    assert connect(context, session)[2]  # resumed from the shared session cache
+
+
+def test_down_removes_site_and_containers(deployed: App, docker_client) -> None:  # type: ignore[no-untyped-def]
+    result = cli("down", deployed.name, "--state-dir", deployed.state)
+    assert result.code == 0, result.text
+    assert docker_client.containers.list(all=True, filters={"label": f"portside.app={deployed.name}"}) == []
+    with pytest.raises(OSError):
+        get(f"{deployed.url}/", deployed.ca)  # the default server rejects the handshake now

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_DAYS = 3650
@@ -29,7 +29,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -84,14 +84,15 @@ def _still_good(pair: CertPair, names: tuple[str, ...], ca_cert: x509.Certificat
     return set(san) == set(_san(names))
 
 
-def ensure_leaf(ca: CertPair, out_dir: Path, names: tuple[str, ...]) -> CertPair:
+def ensure_leaf(ca: CertPair, out_dir: Path, names: tuple[str, ...], key_type: str = "ecdsa") -> CertPair:
     """A leaf for ``names`` signed by the local CA; reused while valid for 30 more days."""
     ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
     pair = CertPair(out_dir / "fullchain.pem", out_dir / "privkey.pem")
     if _still_good(pair, names, ca_cert):
         return pair
     ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
-    key = ec.generate_private_key(ec.SECP256R1())
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    key = ec.generate_private_key(ec.SECP256R1()) if key_type == "ecdsa" else rsa.generate_private_key(65537, 2048)
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
