@@ -707,6 +707,69 @@ def export(
     _guard(go)
 
 
+@app.command()
+def doctor(
+    target: Annotated[Path, typer.Argument(help="a repository folder, or one nginx config file")] = Path("."),
+    live: Annotated[str | None, typer.Option("--live", help="also probe a running site (a URL or host[:port]) "
+                                             "and this host (sockets, containers, docker group, sshd); "
+                                             "'host' for the host checks alone")] = None,
+    ca: Annotated[Path | None, typer.Option(help="CA to trust for --live (portside's local CA)")] = None,
+    ws_path: Annotated[str | None, typer.Option(help="WebSocket path to test with --live, e.g. /api/ws/echo")]
+    = None,
+    lang: Annotated[str | None, typer.Option(help="en or ko (default: from the locale)")] = None,
+    as_json: JsonOpt = False,
+    sarif_out: Annotated[Path | None, typer.Option("--sarif", help="also write SARIF 2.1.0 here (GitLab/GitHub "
+                                                    "code scanning)")] = None,
+) -> None:
+    """Find the common deployment mistakes: CORS-prone API URLs, odd public ports, root containers and daemons,
+    databases on the internet, committed secrets, nginx pitfalls (and Gixy-Next's findings), missing HTTPS
+    redirect or HSTS, expiring certificates, sshd and docker-group risks. Each finding says why and how to fix.
+
+    \b
+    Exit codes: 0 no problems (info notes allowed), 1 warnings only, 2 at least one error.
+    """
+    from portside.doctor import SEVERITIES, default_lang, exit_code, sarif
+    from portside.doctor.live import run_live
+    from portside.doctor.static import run_static
+
+    def go() -> None:
+        language = lang or default_lang()
+        if language not in ("en", "ko"):
+            raise ConfigError([f"--lang: {language!r} is not supported. Fix: en or ko"])
+        if not target.exists():
+            raise ConfigError([f"{target}: not found. Fix: a repository folder or an nginx config file"])
+        findings = run_static(target)
+        if live:
+            findings += run_live(None if live == "host" else live, ca, ws_path)
+        findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.check, f.where))
+        code = exit_code(findings)
+        if sarif_out:
+            sarif_out.write_text(json.dumps(sarif(findings, language), indent=2, ensure_ascii=False))
+        if as_json:
+            out.print_json(json.dumps({"findings": [f.as_dict(language) for f in findings], "exit_code": code},
+                                      ensure_ascii=False))
+            raise typer.Exit(code)
+        if not findings:
+            err.print("[green]no problems found[/]" if language == "en" else "[green]문제가 없습니다[/]")
+            raise typer.Exit(0)
+        colours = {"error": "red", "warning": "yellow", "info": "blue"}
+        for severity in SEVERITIES:
+            group = [f for f in findings if f.severity == severity]
+            if not group:
+                continue
+            table = Table(title=f"{severity} ({len(group)})", title_justify="left", show_lines=True,
+                          title_style=colours[severity])
+            for column in ("check", "where", "problem", "why / fix"):
+                table.add_column(column, overflow="fold")
+            for f in group:
+                title, why, fix = f.text(language)
+                table.add_row(f.check, f.where, title, f"{why}\nFix: {fix}")
+            out.print(table)
+        raise typer.Exit(code)
+
+    _guard(go)
+
+
 @app.command("exit-codes")
 def exit_codes() -> None:
     """List portside's exit codes."""
