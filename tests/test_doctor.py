@@ -199,3 +199,89 @@ def test_live_on_the_deployed_example(deployed) -> None:  # type: ignore[no-unty
     assert findings == []  # portside's own deployment: no redirect, TLS, HSTS or WebSocket finding
     broken = check_url(f"localhost:{deployed.https}", None)  # without the local CA: untrusted chain
     assert [f.check for f in broken] == ["UR402"]
+
+
+@pytest.mark.integration
+def test_live_finds_a_badly_served_site(tmp_path: Path) -> None:
+    """A hand-written nginx with the classic mistakes: no redirect, no HSTS, no WebSocket route."""
+    import os
+    import shutil
+
+    from portside.doctor.live import check_url
+    from portside.execute import certs
+    from portside.execute.gateway import port_free
+
+    from .conftest import free_port
+
+    root = Path(__import__("tempfile").mkdtemp(prefix="portside-doctor-", dir="/var/tmp"))
+    root.chmod(0o755)
+    http, https = free_port(), free_port()
+    ca = certs.ensure_local_ca(root / "ca")
+    pair = certs.ensure_leaf(ca, root / "tls", ("localhost",))
+    (root / "logs").mkdir()
+    (root / "nginx.conf").write_text(f"""
+pid {root}/nginx.pid;
+error_log {root}/logs/error.log;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
+    uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
+    server {{ listen {http}; server_name localhost; location / {{ return 200 "plain http"; }} }}
+    server {{
+        listen {https} ssl; server_name localhost;
+        ssl_certificate {pair.cert}; ssl_certificate_key {pair.key};
+        location / {{ return 200 "ok"; }}
+    }}
+}}
+""")
+    subprocess.run(["nginx", "-p", str(root), "-c", str(root / "nginx.conf")], check=True)
+    try:
+        found = _by_check(check_url(f"https://localhost:{https}/", ca.cert, "/api/ws/echo", http_port=http))
+        assert [f.where for f in found["UR401"]] == [f"http://localhost:{http}/"]
+        assert "UR406" in found
+        # a real domain needs HSTS, and must point here
+        foreign = _by_check(check_url(f"https://localhost:{https}/", ca.cert, resolve=lambda _h: {"203.0.113.7"},
+                                      http_port=http))
+        assert [f.detail for f in foreign["UR405"]] == ["localhost -> 203.0.113.7"]
+        closed = free_port()
+        assert port_free(closed)
+        gone = _by_check(check_url(f"https://localhost:{https}/", ca.cert, http_port=closed))
+        assert [f.check for f in gone["UR404"]] == ["UR404"]
+    finally:
+        os.kill(int((root / "nginx.pid").read_text()), 15)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_hsts_missing_on_a_real_name_is_reported() -> None:
+    """UR403 applies to real names only (portside omits HSTS on localhost on purpose)."""
+    from portside.doctor.live import check_url
+
+    assert all(f.check != "UR403" for f in check_url("https://localhost:1/", None, http_port=1))
+
+
+@pytest.mark.integration
+def test_live_container_checks(docker_client, base_images) -> None:  # type: ignore[no-untyped-def]
+    """HS302 (root container), PS104 (database port on all interfaces) and PS108 (secret in image history)."""
+    import io
+
+    from portside.doctor.live import check_containers
+
+    from .conftest import free_port
+
+    dockerfile = b"FROM portside/python:3.11\nENV DB_PASSWORD=hunter2\nCMD [\"sleep\", \"300\"]\n"
+    image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag="portside-doctor-bad:1", rm=True)
+    port = 5432 if __import__("portside.execute.gateway", fromlist=["port_free"]).port_free(5432) else free_port()
+    container = docker_client.containers.run(image.id, detach=True, name="portside-doctor-bad",
+                                             ports={"5432/tcp": ("0.0.0.0", port)})
+    try:
+        found = _by_check([f for f in check_containers() if "portside-doctor-bad" in f.where + f.detail])
+        assert [f.where for f in found["HS302"]] == ["container portside-doctor-bad"]
+        assert "DB_PASSWORD" in found["PS108"][0].detail
+        if port == 5432:
+            assert found["PS104"][0].detail == "5432 (PostgreSQL)"
+        else:
+            assert found["PS103"][0].detail.startswith(str(port))
+    finally:
+        container.remove(force=True)
+        docker_client.images.remove(image.id, force=True)

@@ -85,6 +85,13 @@ def check_containers() -> list[Finding]:
                         elif port not in (80, 443):
                             found.append(Finding("PS103", "warning", f"container {name}", f"{port} ({name})",
                                                  {"port": str(port)}))
+            for layer in client.api.history(container.attrs["Image"]):
+                created = str(layer.get("CreatedBy") or "")
+                match = re.search(r"(?:ENV|ARG|\|\d+)\s+\S*?([A-Z_]*(?:PASSWORD|SECRET|TOKEN|API_KEY)[A-Z_]*)=\S+",
+                                  created)
+                if match:
+                    found.append(Finding("PS108", "error", f"image of container {name}",
+                                         f"{match.group(1)} in {container.attrs['Config'].get('Image')}"))
             user = container.attrs["Config"].get("User") or ""
             if runtime.is_root_user(user):
                 found.append(Finding("HS302", "warning", f"container {name}", f"{name} ({user or 'no USER'})"))
@@ -131,14 +138,14 @@ def check_sshd(config: Path = Path("/etc/ssh/sshd_config")) -> list[Finding]:
 
 
 def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
-              resolve: Callable[[str], set[str]] | None = None) -> list[Finding]:
+              resolve: Callable[[str], set[str]] | None = None, http_port: int | None = None) -> list[Finding]:
     """UR401-UR406: redirect, certificate, HSTS, port 80, DNS, WebSocket upgrade of a running site."""
     from portside.execute.acme import local_addresses
 
     parts = urlsplit(url if "://" in url else f"https://{url}")
     host = parts.hostname or ""
     https_port = parts.port or 443
-    http_port = 80 if https_port == 443 else None
+    http_port = http_port or (80 if https_port == 443 else None)
     found = []
     if resolve is not None or host not in ("localhost", "127.0.0.1"):
         try:
@@ -150,12 +157,13 @@ def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
             found.append(Finding("UR405", "error", host, f"{host} -> {', '.join(foreign) or 'no A/AAAA record'}"))
     if http_port:
         try:
-            r = probe.get(f"http://{host}/", timeout=5)
+            plain = f"http://{host}/" if http_port == 80 else f"http://{host}:{http_port}/"
+            r = probe.get(plain, timeout=5)
             location = r.headers.get("location", "")
             if r.status not in (301, 308) or not location.startswith("https://"):
-                found.append(Finding("UR401", "error", f"http://{host}/", f"http://{host}/ (HTTP {r.status})"))
+                found.append(Finding("UR401", "error", plain, f"{plain} (HTTP {r.status})"))
         except OSError:
-            found.append(Finding("UR404", "error", f"http://{host}/", host))
+            found.append(Finding("UR404", "error", plain, f"{host}:{http_port}"))
     context = ssl.create_default_context(cafile=str(ca) if ca else None)
     try:
         with socket.create_connection((host, https_port), timeout=5) as raw, \
