@@ -253,11 +253,54 @@ http {{
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_hsts_missing_on_a_real_name_is_reported() -> None:
-    """UR403 applies to real names only (portside omits HSTS on localhost on purpose)."""
-    from portside.doctor.live import check_url
+@pytest.mark.integration
+def test_hsts_missing_on_a_real_name_is_reported(tmp_path: Path) -> None:
+    """UR403 on a real name (portside omits HSTS on localhost on purpose), reached like curl --resolve."""
+    import os
+    import shutil
+    import tempfile
 
-    assert all(f.check != "UR403" for f in check_url("https://localhost:1/", None, http_port=1))
+    from portside.doctor.live import check_url
+    from portside.execute import certs
+
+    from .conftest import free_port
+
+    root = Path(tempfile.mkdtemp(prefix="portside-doctor-", dir="/var/tmp"))
+    root.chmod(0o755)
+    https = free_port()
+    ca = certs.ensure_local_ca(root / "ca")
+    pair = certs.ensure_leaf(ca, root / "tls", ("doctor.example.test",))
+    (root / "logs").mkdir()
+    (root / "nginx.conf").write_text(f"""
+pid {root}/nginx.pid;
+error_log {root}/logs/error.log;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
+    uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
+    server {{
+        listen {https} ssl; server_name doctor.example.test;
+        ssl_certificate {pair.cert}; ssl_certificate_key {pair.key};
+        location / {{ return 200 "ok"; }}
+    }}
+}}
+""")
+    subprocess.run(["nginx", "-p", str(root), "-c", str(root / "nginx.conf")], check=True)
+    try:
+        found = _by_check(check_url(f"https://doctor.example.test:{https}/", ca.cert, connect_to="127.0.0.1",
+                                    resolve=lambda _h: {"127.0.0.1"}, http_port=free_port()))
+        assert [f.where for f in found["UR403"]] == [f"https://doctor.example.test:{https}/"]
+    finally:
+        os.kill(int((root / "nginx.pid").read_text()), 15)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_root_services() -> None:
+    from portside.doctor.live import check_root_services
+
+    found = check_root_services({22: ("sshd", 0), 80: ("nginx", 0), 8080: ("java", 0), 9000: ("node", 1000)})
+    assert [(f.where, f.detail) for f in found] == [("socket *:8080", "java on port 8080")]
 
 
 @pytest.mark.integration

@@ -740,7 +740,8 @@ def doctor(
             raise ConfigError([f"{target}: not found. Fix: a repository folder or an nginx config file"])
         findings = run_static(target)
         if live:
-            findings += run_live(None if live == "host" else live, ca, ws_path)
+            url, trust = _live_target(live, ca)
+            findings += run_live(url, trust, ws_path)
         findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.check, f.where))
         code = exit_code(findings)
         if sarif_out:
@@ -768,6 +769,21 @@ def doctor(
         raise typer.Exit(code)
 
     _guard(go)
+
+
+def _live_target(live: str, ca: Path | None) -> tuple[str | None, Path | None]:
+    """'host', a URL, or the name of an app deployed here (its URL, and portside's local CA if it uses it)."""
+    if live == "host":
+        return None, ca
+    from portside.execute.lifecycle import collect_status
+
+    if "/" not in live and "." not in live and ":" not in live:
+        pctx = _ctx(None)
+        app_status = collect_status(pctx, live)["apps"][0]
+        cert = app_status.get("certificate") or {}
+        local_ca = pctx.paths.ca_dir / "ca.pem" if cert.get("mode") == "self-signed" else None
+        return app_status["url"], ca or local_ca
+    return live, ca
 
 
 @app.command("exit-codes")

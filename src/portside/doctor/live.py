@@ -138,7 +138,8 @@ def check_sshd(config: Path = Path("/etc/ssh/sshd_config")) -> list[Finding]:
 
 
 def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
-              resolve: Callable[[str], set[str]] | None = None, http_port: int | None = None) -> list[Finding]:
+              resolve: Callable[[str], set[str]] | None = None, http_port: int | None = None,
+              connect_to: str | None = None) -> list[Finding]:
     """UR401-UR406: redirect, certificate, HSTS, port 80, DNS, WebSocket upgrade of a running site."""
     from portside.execute.acme import local_addresses
 
@@ -166,7 +167,7 @@ def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
             found.append(Finding("UR404", "error", plain, f"{host}:{http_port}"))
     context = ssl.create_default_context(cafile=str(ca) if ca else None)
     try:
-        with socket.create_connection((host, https_port), timeout=5) as raw, \
+        with socket.create_connection((connect_to or host, https_port), timeout=5) as raw, \
                 context.wrap_socket(raw, server_hostname=host) as tls:
             cert = tls.getpeercert()
         expires = dt.datetime.strptime(str(cert["notAfter"]), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=dt.UTC)
@@ -181,7 +182,10 @@ def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
     except OSError as exc:
         found.append(Finding("UR402", "error", f"https://{host}:{https_port}/", f"{host}: {exc}"))
         return found
-    r = probe.get(f"https://{host}:{https_port}/", ca, timeout=5)
+    if connect_to:
+        r = probe.through_gateway(host, https_port, "/", tls=True, timeout=5, address=connect_to)
+    else:
+        r = probe.get(f"https://{host}:{https_port}/", ca, timeout=5)
     if "strict-transport-security" not in r.headers and not re.match(r"^(localhost|127\.|\[::1\])", host):
         found.append(Finding("UR403", "warning", f"https://{host}:{https_port}/", f"https://{host}:{https_port}/"))
     if ws_path:
@@ -193,11 +197,54 @@ def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
     return found
 
 
+PRIVILEGED_OK = {"sshd", "nginx", "docker-proxy", "systemd", "systemd-resolve", "dnsmasq", "chronyd", "ntpd",
+                 "dhclient", "systemd-network", "containerd"}
+
+
+def _listener_processes() -> dict[int, tuple[str, int]]:
+    """port -> (process name, uid) of public listeners, from /proc."""
+    import os
+
+    inodes: dict[str, int] = {}
+    for table in ("tcp", "tcp6"):
+        try:
+            for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                address = fields[1].split(":")[0]
+                if fields[3] == "0A" and address not in ("0100007F", "00000000000000000000000001000000"):
+                    inodes[fields[9]] = int(fields[1].split(":")[1], 16)
+        except OSError:
+            continue
+    owners: dict[int, tuple[str, int]] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    uid = int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1))  # type: ignore[union-attr]
+                    name = Path(f"/proc/{pid}/comm").read_text().strip()
+                    owners.setdefault(inodes[link[8:-1]], (name, uid))
+        except (OSError, AttributeError):
+            continue
+    return owners
+
+
+def check_root_services(owners: dict[int, tuple[str, int]] | None = None) -> list[Finding]:
+    """HS305: a host service reachable from the network runs as root where it need not."""
+    found = []
+    for port, (name, uid) in sorted((owners if owners is not None else _listener_processes()).items()):
+        if uid == 0 and name not in PRIVILEGED_OK:
+            found.append(Finding("HS305", "warning", f"socket *:{port}", f"{name} on port {port}"))
+    return found
+
+
 def run_live(target: str | None, ca: Path | None = None, ws_path: str | None = None,
              host_checks: bool = True) -> list[Finding]:
     findings: list[Finding] = []
     if host_checks:
-        findings += check_listeners() + check_containers() + check_docker_group() + check_sshd()
+        findings += (check_listeners() + check_root_services() + check_containers() + check_docker_group()
+                     + check_sshd())
     if target:
         findings += check_url(target, ca, ws_path)
     return findings

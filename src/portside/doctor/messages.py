@@ -198,6 +198,17 @@ CHECKS: dict[str, dict[str, Text]] = {
                    "/etc/ssh/sshd_config에서 PermitRootLogin no, PasswordAuthentication no(키만)로 바꾸고 sshd를 "
                    "다시 읽으세요."),
     },
+    "HS305": {
+        "en": Text("Network service runs as root: {detail}",
+                   "A bug in it is a root compromise of the machine; most services can drop to their own user.",
+                   "Run it as a dedicated user (systemd User=, or the service's own user setting); bind "
+                   "ports below 1024 with CAP_NET_BIND_SERVICE instead of root."),
+        "ko": Text("네트워크 서비스가 root로 실행 중입니다: {detail}",
+                   "이 서비스의 버그가 곧 서버 전체의 root 탈취가 됩니다. "
+                   "대부분의 서비스는 전용 사용자로 낮출 수 있습니다.",
+                   "전용 사용자로 실행하세요(systemd User= 또는 서비스 자체 설정). 1024 미만 포트는 root 대신 "
+                   "CAP_NET_BIND_SERVICE로 바인딩하세요."),
+    },
     "UR401": {
         "en": Text("HTTP does not redirect to HTTPS at {detail}",
                    "Visitors who type the domain stay on plain HTTP.",

@@ -378,11 +378,11 @@ class Deployer:
         self.say("  tests passed")
 
     def _StopOld(self, action: StopOld, plan: Plan) -> None:  # noqa: N802
-        if action.drain_seconds:
-            self.progress(f"draining release {action.release} for {action.drain_seconds}s")
-            time.sleep(action.drain_seconds)
         old = [c for c in runtime.app_containers(self.client, plan.app)
                if c.labels.get(runtime.LABEL_RELEASE) != str(plan.release)]
+        if action.drain_seconds and any(c.status == "running" for c in old):  # nothing to drain from the dead
+            self.progress(f"draining release {action.release} for {action.drain_seconds}s")
+            time.sleep(action.drain_seconds)
         runtime.stop_containers(old)
 
     def _Prune(self, action: Prune, plan: Plan) -> None:  # noqa: N802

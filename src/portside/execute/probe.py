@@ -109,7 +109,8 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self._ctx.wrap_socket(raw, server_hostname=self._server_name)
 
 
-def through_gateway(server_name: str, port: int, path: str, tls: bool, timeout: float = 10) -> Response:
+def through_gateway(server_name: str, port: int, path: str, tls: bool, timeout: float = 10,
+                    address: str = "127.0.0.1") -> Response:
     """GET a path from the local gateway as a browser asking for ``server_name`` would.
 
     Used for smoke checks: the certificate is not verified here (that is the TLS checks' job)."""
@@ -118,9 +119,9 @@ def through_gateway(server_name: str, port: int, path: str, tls: bool, timeout: 
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-        conn = _PinnedHTTPS("127.0.0.1", port, server_name, context, timeout)
+        conn = _PinnedHTTPS(address, port, server_name, context, timeout)
     else:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn = http.client.HTTPConnection(address, port, timeout=timeout)
     try:
         conn.request("GET", path, headers={"Host": server_name if port in (80, 443) else f"{server_name}:{port}"})
         response = conn.getresponse()

@@ -57,10 +57,22 @@ def _save(store: Store, state: dict[str, Any]) -> None:
 
 
 def _live_config(store: Store, app: str) -> PortsideConfig | None:
+    """The config of the live release (what is deployed), or, for releases recorded before portside kept
+    it, the app folder's portside.toml."""
+    from pathlib import Path
+
+    from portside.config import load_config
+
     release = store.current(app)
-    if release is None or release.config_json == "{}":
+    if release is None:
         return None
-    return PortsideConfig.model_validate_json(release.config_json)
+    if release.config_json != "{}":
+        return PortsideConfig.model_validate_json(release.config_json)
+    info = store.app(app)
+    try:
+        return load_config(Path(info["app_dir"])) if info else None
+    except PortsideError:
+        return None
 
 
 def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], force: bool = False,
