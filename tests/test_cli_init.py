@@ -10,16 +10,7 @@ import pytest
 from portside.config import load_config
 from portside.detect import detect_backend, detect_frontend, project_name
 
-from .conftest import EXAMPLE, cli
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
+from .conftest import EXAMPLE, cli, write_files
 
 FRONTENDS = {
     "vite-react": ({"frontend/package.json": '{"dependencies": {"react": "18"}, "devDependencies": {"vite": "5"}}'},
@@ -53,25 +44,25 @@ BACKENDS = {
 @pytest.mark.parametrize("case", sorted(FRONTENDS))
 def test_detect_frontend(case: str, tmp_path: Path) -> None:
     files, framework, output = FRONTENDS[case]
-    found = detect_frontend(_write(tmp_path, files))
+    found = detect_frontend(write_files(tmp_path, files))
     assert found is not None and (found.framework, found.output_dir) == (framework, output)
 
 
 @pytest.mark.parametrize("case", sorted(BACKENDS))
 def test_detect_backend(case: str, tmp_path: Path) -> None:
     files, framework, port, target = BACKENDS[case]
-    found = detect_backend(_write(tmp_path, files))
+    found = detect_backend(write_files(tmp_path, files))
     assert found is not None and (found.framework, found.port) == (framework, port)
     assert target in " ".join(found.command)
 
 
 def test_node_backend_is_not_a_frontend(tmp_path: Path) -> None:
-    _write(tmp_path, {"backend/package.json": '{"dependencies": {"express": "4"}}'})
+    write_files(tmp_path, {"backend/package.json": '{"dependencies": {"express": "4"}}'})
     assert detect_frontend(tmp_path) is None
 
 
 def test_server_rendered_next_is_not_a_static_frontend(tmp_path: Path) -> None:
-    _write(tmp_path, {"frontend/package.json": '{"dependencies": {"next": "14"}}'})
+    write_files(tmp_path, {"frontend/package.json": '{"dependencies": {"next": "14"}}'})
     assert detect_frontend(tmp_path) is None
 
 
@@ -82,7 +73,7 @@ def test_project_name_is_valid(tmp_path: Path) -> None:
 
 
 def test_init_writes_a_valid_project_and_never_overwrites(tmp_path: Path) -> None:
-    _write(tmp_path, {**FRONTENDS["vite-react"][0], **BACKENDS["fastapi"][0]})
+    write_files(tmp_path, {**FRONTENDS["vite-react"][0], **BACKENDS["fastapi"][0]})
     mine = tmp_path / "backend" / "Dockerfile"
     mine.write_text("FROM mine\n")
     result = cli("init", tmp_path, "--name", "board")
@@ -106,7 +97,7 @@ def test_generated_backend_dockerfiles_run_as_non_root(tmp_path: Path) -> None:
 
     for case in ("fastapi", "django", "flask", "express", "nest", "spring-gradle"):
         root = tmp_path / case
-        backend = detect_backend(_write(root, BACKENDS[case][0]))
+        backend = detect_backend(write_files(root, BACKENDS[case][0]))
         assert backend is not None
         text = render_backend_dockerfile(backend)
         assert "\nUSER " in text and "USER root" not in text, case

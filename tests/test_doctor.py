@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,17 +15,9 @@ from portside.doctor import Finding, exit_code, sarif
 from portside.doctor.live import check_docker_group, check_listeners, check_sshd
 from portside.doctor.static import run_static
 
-from .conftest import EXAMPLE, cli
+from .conftest import EXAMPLE, cli, write_files
 
 GOLDEN = Path(__file__).parent / "golden"
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def _by_check(findings: list[Finding]) -> dict[str, list[Finding]]:
@@ -48,7 +42,7 @@ def test_example_and_portside_output_trigger_nothing(tmp_path: Path) -> None:
 
 
 def test_frontend_absolute_origin(tmp_path: Path) -> None:
-    root = _write(tmp_path, {
+    root = write_files(tmp_path, {
         "frontend/src/api.js": "export const api = axios.create({ baseURL: 'http://localhost:8080/api' });\n",
         "frontend/src/ok.js": "fetch('/api/cards');\nconst doc = 'https://github.com/x';\n",
         "frontend/.env.production": "VITE_API_URL=http://board.example.com:8080\n",
@@ -59,7 +53,7 @@ def test_frontend_absolute_origin(tmp_path: Path) -> None:
 
 
 def test_dockerfiles(tmp_path: Path) -> None:
-    root = _write(tmp_path, {
+    root = write_files(tmp_path, {
         "api/Dockerfile": "FROM python:3.11\nCOPY . .\nCMD [\"python\", \"app.py\"]\n",
         "worker/Dockerfile": "FROM python:3.11\nUSER root\nENV DB_PASSWORD=hunter2\n",
         "web/Dockerfile": "FROM node:20 AS build\nRUN npm run build\nFROM scratch\nCOPY --from=build /d /site\n",
@@ -72,7 +66,7 @@ def test_dockerfiles(tmp_path: Path) -> None:
 
 
 def test_compose_ports(tmp_path: Path) -> None:
-    root = _write(tmp_path, {"docker-compose.yml": (
+    root = write_files(tmp_path, {"docker-compose.yml": (
         "services:\n  db:\n    image: postgres\n    ports:\n      - \"5432:5432\"\n"
         "  api:\n    ports:\n      - 8080:8000\n      - \"127.0.0.1:9000:9000\"\n  web:\n    ports:\n      - 80:80\n")})
     found = _by_check(run_static(root))
@@ -81,7 +75,7 @@ def test_compose_ports(tmp_path: Path) -> None:
 
 
 def test_committed_secrets(tmp_path: Path) -> None:
-    root = _write(tmp_path, {".env": "DB_PASSWORD=x\n", ".env.example": "DB_PASSWORD=\n",
+    root = write_files(tmp_path, {".env": "DB_PASSWORD=x\n", ".env.example": "DB_PASSWORD=\n",
                              "deploy/key.pem": "-----BEGIN PRIVATE KEY-----\nabc\n",
                              "cert.pem": "-----BEGIN CERTIFICATE-----\n"})
     subprocess.run(["git", "init", "-q", str(root)], check=True)
@@ -91,10 +85,10 @@ def test_committed_secrets(tmp_path: Path) -> None:
 
 
 def test_config_problem_and_missing_health(tmp_path: Path) -> None:
-    broken = _write(tmp_path / "a", {"portside.toml": '[app]\nname = "x1"\n[backend]\nprot = 1\n'})
+    broken = write_files(tmp_path / "a", {"portside.toml": '[app]\nname = "x1"\n[backend]\nprot = 1\n'})
     found = _by_check(run_static(broken))["PS107"]
     assert "did you mean 'port'" in found[0].detail
-    root = _write(tmp_path / "b", {
+    root = write_files(tmp_path / "b", {
         "portside.toml": '[app]\nname = "demo"\n[backend]\n',
         "backend/Dockerfile": "FROM python:3.11\nUSER 1000\n", "backend/main.py": "app = FastAPI()\n"})
     assert [f.detail for f in _by_check(run_static(root))["PS106"]] == ["backend/ (/api/health)"]
@@ -201,23 +195,15 @@ def test_live_on_the_deployed_example(deployed) -> None:  # type: ignore[no-unty
     assert [f.check for f in broken] == ["UR402"]
 
 
-@pytest.mark.integration
-def test_live_finds_a_badly_served_site(tmp_path: Path) -> None:
-    """A hand-written nginx with the classic mistakes: no redirect, no HSTS, no WebSocket route."""
+@contextmanager
+def hand_nginx(servers: str) -> Iterator[Path]:
+    """A hand-written nginx (not portside's) with the given server blocks; {root} is its folder."""
     import os
     import shutil
+    import tempfile
 
-    from portside.doctor.live import check_url
-    from portside.execute import certs
-    from portside.execute.gateway import port_free
-
-    from .conftest import free_port
-
-    root = Path(__import__("tempfile").mkdtemp(prefix="portside-doctor-", dir="/var/tmp"))
+    root = Path(tempfile.mkdtemp(prefix="portside-doctor-", dir="/var/tmp"))
     root.chmod(0o755)
-    http, https = free_port(), free_port()
-    ca = certs.ensure_local_ca(root / "ca")
-    pair = certs.ensure_leaf(ca, root / "tls", ("localhost",))
     (root / "logs").mkdir()
     (root / "nginx.conf").write_text(f"""
 pid {root}/nginx.pid;
@@ -227,20 +213,37 @@ http {{
     access_log off;
     client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
     uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
-    server {{ listen {http}; server_name localhost; location / {{ return 200 "plain http"; }} }}
-    server {{
-        listen {https} ssl; server_name localhost;
-        ssl_certificate {pair.cert}; ssl_certificate_key {pair.key};
-        location / {{ return 200 "ok"; }}
-    }}
+{servers.replace("{root}", str(root))}
 }}
 """)
     subprocess.run(["nginx", "-p", str(root), "-c", str(root / "nginx.conf")], check=True)
     try:
+        yield root
+    finally:
+        os.kill(int((root / "nginx.pid").read_text()), 15)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.integration
+def test_live_finds_a_badly_served_site() -> None:
+    """A hand-written nginx with the classic mistakes: no redirect, no HSTS, no WebSocket route."""
+    from portside.doctor.live import check_url
+    from portside.execute import certs
+    from portside.execute.gateway import port_free
+
+    from .conftest import free_port
+
+    http, https = free_port(), free_port()
+    keys = Path(__import__("tempfile").mkdtemp(dir="/var/tmp"))
+    ca = certs.ensure_local_ca(keys / "ca")
+    pair = certs.ensure_leaf(ca, keys / "tls", ("localhost",))
+    with hand_nginx(f"""
+    server {{ listen {http}; server_name localhost; location / {{ return 200 "plain http"; }} }}
+    server {{ listen {https} ssl; server_name localhost; ssl_certificate {pair.cert};
+             ssl_certificate_key {pair.key}; location / {{ return 200 "ok"; }} }}"""):
         found = _by_check(check_url(f"https://localhost:{https}/", ca.cert, "/api/ws/echo", http_port=http))
         assert [f.where for f in found["UR401"]] == [f"http://localhost:{http}/"]
         assert "UR406" in found
-        # a real domain needs HSTS, and must point here
         foreign = _by_check(check_url(f"https://localhost:{https}/", ca.cert, resolve=lambda _h: {"203.0.113.7"},
                                       http_port=http))
         assert [f.detail for f in foreign["UR405"]] == ["localhost -> 203.0.113.7"]
@@ -248,52 +251,26 @@ http {{
         assert port_free(closed)
         gone = _by_check(check_url(f"https://localhost:{https}/", ca.cert, http_port=closed))
         assert [f.check for f in gone["UR404"]] == ["UR404"]
-    finally:
-        os.kill(int((root / "nginx.pid").read_text()), 15)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.integration
-def test_hsts_missing_on_a_real_name_is_reported(tmp_path: Path) -> None:
+def test_hsts_missing_on_a_real_name_is_reported() -> None:
     """UR403 on a real name (portside omits HSTS on localhost on purpose), reached like curl --resolve."""
-    import os
-    import shutil
-    import tempfile
-
     from portside.doctor.live import check_url
     from portside.execute import certs
 
     from .conftest import free_port
 
-    root = Path(tempfile.mkdtemp(prefix="portside-doctor-", dir="/var/tmp"))
-    root.chmod(0o755)
     https = free_port()
-    ca = certs.ensure_local_ca(root / "ca")
-    pair = certs.ensure_leaf(ca, root / "tls", ("doctor.example.test",))
-    (root / "logs").mkdir()
-    (root / "nginx.conf").write_text(f"""
-pid {root}/nginx.pid;
-error_log {root}/logs/error.log;
-events {{}}
-http {{
-    access_log off;
-    client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
-    uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
-    server {{
-        listen {https} ssl; server_name doctor.example.test;
-        ssl_certificate {pair.cert}; ssl_certificate_key {pair.key};
-        location / {{ return 200 "ok"; }}
-    }}
-}}
-""")
-    subprocess.run(["nginx", "-p", str(root), "-c", str(root / "nginx.conf")], check=True)
-    try:
+    keys = Path(__import__("tempfile").mkdtemp(dir="/var/tmp"))
+    ca = certs.ensure_local_ca(keys / "ca")
+    pair = certs.ensure_leaf(ca, keys / "tls", ("doctor.example.test",))
+    with hand_nginx(f"""
+    server {{ listen {https} ssl; server_name doctor.example.test; ssl_certificate {pair.cert};
+             ssl_certificate_key {pair.key}; location / {{ return 200 "ok"; }} }}"""):
         found = _by_check(check_url(f"https://doctor.example.test:{https}/", ca.cert, connect_to="127.0.0.1",
                                     resolve=lambda _h: {"127.0.0.1"}, http_port=free_port()))
         assert [f.where for f in found["UR403"]] == [f"https://doctor.example.test:{https}/"]
-    finally:
-        os.kill(int((root / "nginx.pid").read_text()), 15)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_root_services() -> None:

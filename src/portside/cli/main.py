@@ -458,19 +458,19 @@ def deploy(
 
     With 'portside serve' running, the pipeline is queued there; otherwise it runs here.
     """
-    from portside.execute.pipelines import PipelineStore, remote_sha, run_pipeline, service_running
+    from portside.execute.pipelines import (
+        PipelineStore,
+        registered_config,
+        remote_sha,
+        run_pipeline,
+        service_running,
+    )
     from portside.execute.store import Store
 
     def go() -> None:
         ctx = _ctx(state_dir)
         store = Store(ctx.paths.db)
-        info = store.app(app_name)
-        if info is None:
-            raise ConfigError([f"app {app_name!r} is not registered here. Fix: run 'portside up <dir>' once"])
-        config = load_config(Path(info["app_dir"]))
-        if not config.deploy.repository:
-            raise ConfigError([f"{info['app_dir']}/portside.toml: deploy.repository is not set. Fix: the git URL "
-                               "(or path) portside fetches from"])
+        config = registered_config(store, app_name)
         sha = remote_sha(config.deploy.repository, ref or config.deploy.branch, config.deploy.credentials_file)
         pipelines = PipelineStore(store)
         pipeline, created = pipelines.enqueue(app_name, ref or config.deploy.branch, sha, "manual")

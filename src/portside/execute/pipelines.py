@@ -192,6 +192,18 @@ def _pipeline(row: sqlite3.Row) -> Pipeline:
     return Pipeline(**dict(row))
 
 
+def registered_config(store: Store, app: str) -> Any:
+    """The config of an app registered here (by a first 'portside up'), which must name its repository."""
+    info = store.app(app)
+    if info is None:
+        raise ConfigError([f"app {app!r} is not registered here. Fix: run 'portside up <dir>' for it once"])
+    config = load_config(Path(info["app_dir"]))
+    if not config.deploy.repository:
+        raise ConfigError([f"{info['app_dir']}/portside.toml: deploy.repository is not set. Fix: the git URL (or "
+                           "path) portside fetches from, e.g. 'https://gitlab.com/team/board.git'"])
+    return config
+
+
 def step_log(ctx: Context, pipeline: Pipeline, step: str) -> Path:
     return ctx.paths.app_dir(pipeline.app) / "pipelines" / str(pipeline.id) / f"{step}.log"
 
@@ -300,12 +312,8 @@ def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline:
     notify = notify or (lambda _p, _state, _text: None)
     notify(pipeline, "running", f"deploying {pipeline.sha[:12]}")
     try:
-        if info is None:
-            raise ConfigError([f"app {pipeline.app!r} is not registered. Fix: run 'portside up' for it once"])
-        registered = load_config(Path(info["app_dir"]))
-        if not registered.deploy.repository:
-            raise ConfigError([f"{info['app_dir']}/portside.toml: deploy.repository is not set. Fix: the URL "
-                               "portside fetches from, e.g. 'https://gitlab.com/team/board.git'"])
+        registered = registered_config(store, pipeline.app)
+        assert registered.deploy.repository is not None
         checkout = ctx.paths.app_dir(pipeline.app) / "src"
         log.enter("fetch")
         fetch(checkout, registered.deploy.repository, pipeline.sha, registered.deploy.branch,
