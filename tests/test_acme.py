@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from portside.execute import certs
 from portside.execute.probe import get
 
-from .conftest import App, cli, free_port, make_app, teardown_app
+from .conftest import App, cli, edited, free_port, make_app, teardown_app
 
 pytestmark = pytest.mark.integration
 DOMAIN = "app.example.test"
@@ -130,6 +130,14 @@ def test_preflight_says_why_before_asking_the_ca(site: Site) -> None:
     assert f"{DOMAIN} does not resolve (no A or AAAA record)" in result.err
     assert "create an A record" in result.err
     # the HTTP-only phase is live: the challenge path and a holding page, no certificate referenced
+    r = get(f"http://127.0.0.1:{site.app.http}/", headers={"Host": DOMAIN})
+    assert r.status == 503 and b"getting its HTTPS certificate" in r.body
+    # with tls.bootstrap = "app" the new release is served over HTTP meanwhile; when issuance fails its
+    # replicas go away, so the holding page comes back rather than a 502
+    with edited(site.app.dir / "portside.toml", 'mode = "acme"', 'mode = "acme"\nbootstrap = "app"'):
+        again = cli("up", site.app.dir, "--gateway", "private", "--http-port", str(site.app.http), "--https-port",
+                    str(site.app.https), "--state-dir", site.app.state)
+    assert again.code == 7 and "served over HTTP" in again.err, again.text
     r = get(f"http://127.0.0.1:{site.app.http}/", headers={"Host": DOMAIN})
     assert r.status == 503 and b"getting its HTTPS certificate" in r.body
 

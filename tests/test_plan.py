@@ -82,3 +82,26 @@ def test_allow_root_warns_loudly_instead_of_refusing(monkeypatch, tmp_path: Path
     assert "WARNING" in said[0] and "runs as 0" in said[0]
     with pytest.raises(BuildError, match="runs as 0"):
         deployer._CheckImageUser(CheckImageUser("demo-backend:x", allow_root=False), plan)
+
+
+def test_http_only_bootstrap_serves_the_app_and_the_challenge() -> None:
+    """tls.bootstrap = 'app': before the first certificate, the release itself over HTTP, no certificate files."""
+    import shutil
+    import tempfile
+
+    tmp_path = Path(tempfile.mkdtemp(prefix="portside-plan-", dir="/var/tmp"))  # reachable by nginx's workers
+    tmp_path.chmod(0o755)
+    from portside.config import parse_config
+    from portside.context import Context
+    from portside.execute import deploy
+
+    config = parse_config('[app]\nname = "demo"\ndomain = "demo.example.com"\n[frontend]\n[backend]\n'
+                          '[tls]\nmode = "acme"\nemail = "a@example.com"\nbootstrap = "app"\n')
+    facts = _facts(release_dir=tmp_path / "state" / "r" / "4", http_port=80, https_port=443)
+    deployer = deploy.Deployer(Context.create(tmp_path / "state"), None, config, tmp_path, facts, None, print)  # type: ignore[arg-type]
+    text = deployer._http_only_site(build_plan(config, facts))
+    assert text is not None
+    assert "ssl_certificate" not in text and "listen 443" not in text
+    assert "location ^~ /api/" in text and "location ^~ /.well-known/acme-challenge/" in text
+    assert deployer.config.tls.mode.value == "acme"  # the deployer's own config is untouched
+    shutil.rmtree(tmp_path)

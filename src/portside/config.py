@@ -124,6 +124,7 @@ class TlsSection(_Model):
     ca_bundle: str | None = None  # trust for the ACME directory's own TLS (a private CA, Pebble)
     key_type: Literal["ecdsa", "rsa"] = "ecdsa"
     preflight: bool = True  # check DNS and port 80 through the public name before asking the CA
+    bootstrap: Literal["holding", "app"] = "holding"  # before the first certificate: a holding page, or the app
 
     @model_validator(mode="after")
     def _mode_needs(self) -> TlsSection:

@@ -230,16 +230,17 @@ def build_plan(config: PortsideConfig, facts: Facts, force: bool = False) -> Pla
         actions.append(CheckImageUser(tag, be.allow_root))
         if config.deploy.test_command:
             actions.append(RunTests(tag, config.deploy.test_command))
-    if config.tls.mode is not TlsMode.off:
-        from portside.render.gateway import server_names
-
-        actions.append(EnsureCertificate(config.tls.mode.value, server_names(config)))
     if fe is not None:
         actions.append(ExtractSite(image_tag(app, "frontend", facts.git_ref), facts.release_dir / "site"))
     if be is not None:
         actions.append(StartReplicas(image_tag(app, "backend", facts.git_ref), be.replicas, be.port,
                                      network_name(app), be.memory, be.cpus))
         actions.append(HealthCheck(be.health_path, be.health_timeout))
+    if config.tls.mode is not TlsMode.off:
+        # after the health check: a first ACME issuance can then serve the new release over HTTP meanwhile
+        from portside.render.gateway import server_names
+
+        actions.append(EnsureCertificate(config.tls.mode.value, server_names(config)))
     actions.append(SwitchGateway(facts.gateway_mode, facts.http_port, facts.https_port))
     actions.append(Verify(smoke_paths(config)))
     if facts.current_release is not None and be is not None:

@@ -279,7 +279,7 @@ class Deployer:
             return
         if action.mode == "acme":
             self.run.cert = ensure_acme_certificate(self.ctx, self.config, self.gateway, self.facts.http_port,
-                                                    self.say, self.acme_options)
+                                                    self.say, self.acme_options, self._http_only_site(plan))
             return
         ca = certs.ensure_local_ca(self.ctx.paths.ca_dir)
         self.run.cert = certs.ensure_leaf(ca, self.ctx.paths.certs(plan.app), action.names)
@@ -377,6 +377,20 @@ class Deployer:
                              detail=tail)
         self.say("  tests passed")
 
+    def _http_only_site(self, plan: Plan) -> str | None:
+        """tls.bootstrap = 'app': the new release over plain HTTP (challenge included) until the first
+        certificate exists; None for the holding page."""
+        if self.config.tls.bootstrap != "app":
+            return None
+        from portside.config import TlsSection
+
+        plain = self.config.model_copy(update={"tls": TlsSection(mode=TlsMode.off)})
+        original, self.config = self.config, plain
+        try:
+            return self.render(plan)
+        finally:
+            self.config = original
+
     def _StopOld(self, action: StopOld, plan: Plan) -> None:  # noqa: N802
         old = [c for c in runtime.app_containers(self.client, plan.app)
                if c.labels.get(runtime.LABEL_RELEASE) != str(plan.release)]
@@ -473,7 +487,8 @@ def acme_due(pair: certs.CertPair, names: tuple[str, ...]) -> bool:
 
 
 def ensure_acme_certificate(ctx: Context, config: PortsideConfig, gateway: Gateway, http_port: int,
-                            say: Callable[[str], None], options: AcmeOptions) -> certs.CertPair:
+                            say: Callable[[str], None], options: AcmeOptions,
+                            http_only_site: str | None = None) -> certs.CertPair:
     """A valid certificate for the app's names, issued at deploy time (never lazily on a first visitor).
 
     Until one exists the site runs an HTTP-only phase; no rendered config ever references missing files."""
@@ -488,16 +503,28 @@ def ensure_acme_certificate(ctx: Context, config: PortsideConfig, gateway: Gatew
         return pair
     ctx.paths.acme_webroot.mkdir(parents=True, exist_ok=True)
     _make_traversable(ctx.paths.acme_webroot, ctx.paths.root)
-    if not gateway.site_file(config.app.name).exists():
-        say("  no site yet: HTTP-only phase (challenge + holding page) until the certificate exists")
+    holding = render_bootstrap(config, ctx.paths.acme_webroot, http_port)
+    first = not gateway.site_file(config.app.name).exists() or "waiting for its first certificate" in \
+        gateway.site_file(config.app.name).read_text()
+    if first:
         gateway.prepare()
-        gateway.deploy_site(config.app.name, render_bootstrap(config, ctx.paths.acme_webroot, http_port))
-    if options.preflight and config.tls.preflight:
-        from portside.execute.acme import caa_identity
+        if http_only_site is not None:
+            say("  no certificate yet: the new release is served over HTTP (with the challenge) meanwhile")
+            gateway.deploy_site(config.app.name, http_only_site)
+        else:
+            say("  no certificate yet: HTTP-only phase (challenge + holding page) until it exists")
+            gateway.deploy_site(config.app.name, holding)
+    try:
+        if options.preflight and config.tls.preflight:
+            from portside.execute.acme import caa_identity
 
-        preflight(names, ctx.paths.acme_webroot, http_port, public_ip=options.public_ip,
-                  caa=caa_identity(config.tls.directory_url))
-    issued = acme_issuer(ctx, config, say, options.staging).issue(names, folder, config.tls.key_type)
+            preflight(names, ctx.paths.acme_webroot, http_port, public_ip=options.public_ip,
+                      caa=caa_identity(config.tls.directory_url))
+        issued = acme_issuer(ctx, config, say, options.staging).issue(names, folder, config.tls.key_type)
+    except PortsideError:
+        if first and http_only_site is not None:
+            gateway.deploy_site(config.app.name, holding)  # the new replicas are about to be removed
+        raise
     say(f"  certificate issued for {', '.join(names)}")
     return issued
 
