@@ -93,8 +93,13 @@ class Site:
         return cli("up", self.app.dir, "--gateway", "private", "--http-port", str(self.app.http), "--https-port",
                    str(self.app.https), "--state-dir", self.app.state, "--no-preflight", *extra)
 
-    def served(self, name: str = DOMAIN) -> x509.Certificate:
-        context = ssl.create_default_context(cadata=self.pebble.root().decode())
+    def served(self, name: str = DOMAIN, verify: bool = True) -> x509.Certificate:
+        if verify:
+            context = ssl.create_default_context(cadata=self.pebble.root().decode())
+        else:  # Pebble's root changes when it restarts: compare serials only
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
         with socket.create_connection(("127.0.0.1", self.app.https), timeout=10) as raw, \
                 context.wrap_socket(raw, server_hostname=name) as tls:  # verifies chain and name
             der = tls.getpeercert(binary_form=True)
@@ -213,23 +218,45 @@ def test_renewal_serves_the_new_certificate_without_a_restart(site: Site) -> Non
     assert (site.app.state / "gateway" / "nginx.pid").read_text().strip() == master  # reloaded, not restarted
 
 
+def test_wrong_webroot_keeps_the_current_certificate(site: Site) -> None:
+    """Someone points the challenge location at another folder: the CA gets a 404, the error says so,
+    and the site keeps serving the certificate it has."""
+    import signal
+
+    site_file = site.app.state / "gateway" / "sites" / f"{site.app.name}.conf"
+    original = site_file.read_text()
+    webroot = str(site.app.state / "acme-webroot")
+    assert f"root {webroot};" in original
+    serving = site.served(verify=False).serial_number
+    master = int((site.app.state / "gateway" / "nginx.pid").read_text())
+    site_file.write_text(original.replace(f"root {webroot};", "root /var/empty-portside-test;"))
+    import os
+
+    os.kill(master, signal.SIGHUP)
+    time.sleep(1)
+    try:
+        result = cli("certs", "renew", "--force", "--state-dir", site.app.state)
+        assert result.code == 7, result.text
+        assert "the CA could not validate the challenge" in result.err and "404" in result.err
+        assert site.served(verify=False).serial_number == serving
+    finally:
+        site_file.write_text(original)
+        os.kill(master, signal.SIGHUP)
+        time.sleep(1)
+
+
 def test_ca_down_keeps_the_current_certificate_and_backs_off(site: Site) -> None:
     serving = site.served().serial_number
+    before = json.loads(cli("certs", "--json", "--state-dir", site.app.state).out)[0]["failures"]
     site.pebble.stop()
     try:
         failed = cli("certs", "renew", "--force", "--state-dir", site.app.state)
         assert failed.code == 7, failed.text
         assert "did not answer" in failed.err and "current certificate keeps being served" in failed.err
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        with socket.create_connection(("127.0.0.1", site.app.https), timeout=10) as raw, \
-                context.wrap_socket(raw, server_hostname=DOMAIN) as tls:
-            der = tls.getpeercert(binary_form=True)
-        assert der is not None and x509.load_der_x509_certificate(der).serial_number == serving
+        assert site.served(verify=False).serial_number == serving
         again = cli("certs", "renew", "--state-dir", site.app.state)
         row = json.loads(cli("certs", "--json", "--state-dir", site.app.state).out)[0]
-        assert row["failures"] == 1 and "did not answer" in row["last_error"]
+        assert row["failures"] == before + 1 and "did not answer" in row["last_error"]
         status = json.loads(cli("status", site.app.name, "--json", "--state-dir", site.app.state).out)
         assert "did not answer" in status["apps"][0]["certificate"]["last_error"]
         assert again.code in (0, 7)
