@@ -143,7 +143,6 @@ class _Run:
     replicas: list[runtime.Replica] = field(default_factory=list)
     cert: certs.CertPair | None = None
     switched: bool = False
-    site_conf: str = ""
 
 
 class Deployer:
@@ -315,7 +314,6 @@ class Deployer:
         text = self.render(plan)
         self.previous = self.store.current(plan.app)
         self.gateway.deploy_site(plan.app, text)  # one swap moves / and /api together
-        self.run.site_conf = text
         self.run.switched = True
         self.store.upsert_app(plan.app, self.app_dir, action.mode, action.http_port, action.https_port)
         existing = self.store.release(plan.app, plan.release)  # a rollback keeps the release's identity

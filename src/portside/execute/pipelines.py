@@ -286,13 +286,6 @@ def fetch(checkout: Path, repository: str, sha: str, branch: str, credentials_fi
     _git(["clean", "-ffdxq"], checkout, log, env)
 
 
-def resolve_sha(checkout: Path, ref: str) -> str:
-    result = subprocess.run(["git", "rev-parse", f"{ref}^{{commit}}"], cwd=checkout, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ConfigError([f"ref {ref!r} not found in the repository. Fix: a branch, tag or commit that exists"])
-    return result.stdout.strip()
-
-
 STEP_OF_ACTION = {
     "Preflight": "build", "ResolveBase": "build", "BuildImage": "build", "CheckImageUser": "build",
     "RunTests": "test", "EnsureCertificate": "release", "ExtractSite": "release", "StartReplicas": "release",

@@ -6,7 +6,6 @@ Everything goes through the Docker SDK for Python; no shell strings.
 from __future__ import annotations
 
 import io
-import json
 import os
 import tarfile
 import time
@@ -276,7 +275,3 @@ def stop_containers(containers: list[Container], timeout: int = 10) -> None:
 
 def follow_logs(container: Container, tail: int, follow: bool) -> Any:
     return container.logs(stream=True, follow=follow, tail=tail, timestamps=False)
-
-
-def dump(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=str)
