@@ -63,7 +63,8 @@ def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
             client = runtime.connect()
         containers = runtime.app_containers(client, info["name"])
         releases = []
-        health_path = _health_path(info)
+        config = _config(info)  # read once per app
+        health_path = config.backend.health_path if config and config.backend else None
         for rel in store.releases(info["name"]):
             mine = [c for c in containers if c.labels.get(runtime.LABEL_RELEASE) == str(rel.number)]
             shown = []
@@ -78,7 +79,7 @@ def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
                              "created_at": rel.created_at, "frontend_image": rel.frontend_image,
                              "backend_image": rel.backend_image, "containers": shown})
         https, http = info["https_port"], info["http_port"]
-        domain = _domain(info)
+        domain = config.app.domain if config else "localhost"
         url = (f"https://{domain}{'' if https == 443 else f':{https}'}/" if https
                else f"http://{domain}{'' if http == 80 else f':{http}'}/")
         result.append({"name": info["name"], "url": url, "gateway": info["gateway_mode"],
@@ -101,16 +102,6 @@ def _config(info: dict[str, Any]) -> Any:
         return load_config(Path(info["app_dir"]))
     except PortsideError:
         return None
-
-
-def _health_path(info: dict[str, Any]) -> str | None:
-    config = _config(info)
-    return config.backend.health_path if config and config.backend else None
-
-
-def _domain(info: dict[str, Any]) -> str:
-    config = _config(info)
-    return config.app.domain if config else "localhost"
 
 
 def _tail_file(path: Path, tail: int, follow: bool) -> Iterator[str]:
