@@ -286,20 +286,24 @@ def parse_config(text: str, file: str = CONFIG_NAME) -> PortsideConfig:
         raise ConfigError([_format_error(file, e, PortsideConfig) for e in exc.errors()]) from None
 
 
-def load_config(app_dir: Path) -> PortsideConfig:
+def load_config(app_dir: Path, *, server_files: bool = True) -> PortsideConfig:
+    """Load and check ``app_dir/portside.toml``. ``server_files=False`` for a pushed commit's file: the files of
+    server-owned settings (env_file, TLS key pair) are not looked for in the checkout; they never come from it."""
     path = app_dir / CONFIG_NAME
     if not path.is_file():
         raise ConfigError(
             [f"{path}: file not found. Fix: run 'portside init {app_dir}' to write one, or pass the app folder"]
         )
     config = parse_config(path.read_text(encoding="utf-8"), str(path))
-    problems = _check_paths(config, app_dir, str(path))
+    from portside.ownership import check_paths  # ownership builds on this module
+
+    problems = check_paths(config, app_dir, str(path)) or _check_paths(config, app_dir, str(path), server_files)
     if problems:
         raise ConfigError(problems)
     return config
 
 
-def _check_paths(config: PortsideConfig, app_dir: Path, file: str) -> list[str]:
+def _check_paths(config: PortsideConfig, app_dir: Path, file: str, server_files: bool) -> list[str]:
     problems = []
     for name, section in (("frontend", config.frontend), ("backend", config.backend)):
         if section is None:
@@ -311,6 +315,8 @@ def _check_paths(config: PortsideConfig, app_dir: Path, file: str) -> list[str]:
         elif not (folder / section.dockerfile).is_file():
             problems.append(f"{file}: {name}.dockerfile: {folder / section.dockerfile} not found. Fix: run "
                             f"'portside init' to generate one, or point {name}.dockerfile at yours")
+    if not server_files:
+        return problems
     if config.backend and config.backend.env_file and not (app_dir / config.backend.env_file).is_file():
         problems.append(f"{file}: backend.env_file: {app_dir / config.backend.env_file} not found. Fix: create "
                         "it (KEY=value lines, keep it out of git) or remove the key")

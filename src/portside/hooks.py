@@ -10,12 +10,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 ZERO_SHA = "0" * 40
-MAX_BODY = 25 * 1024 * 1024  # GitHub's own cap on payloads
+MAX_BODY = 5 * 1024 * 1024  # push events are kilobytes (GitHub and GitLab list at most 20 commits); GitHub caps at 25
+COMMIT_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1, or SHA-256 repositories
+
+
+def is_commit_sha(value: str) -> bool:
+    """A full commit id in lower-case hex: nothing else may reach git, a URL or a page as a commit."""
+    return COMMIT_SHA.fullmatch(value) is not None
 
 
 class BadRequest(Exception):
@@ -52,11 +59,15 @@ def _header(headers: Mapping[str, str], name: str) -> str:
 def gitlab_token_ok(headers: Mapping[str, str], secret: str) -> bool:
     """X-Gitlab-Token is the secret in plain text: compare in constant time."""
     given = _header(headers, "X-Gitlab-Token").encode()
+    if not secret:  # an empty stored secret is "not configured", never "anything matches"
+        return False
     return hmac.compare_digest(hashlib.sha256(given).digest(), hashlib.sha256(secret.encode()).digest())
 
 
 def github_signature_ok(headers: Mapping[str, str], body: bytes, secret: str) -> bool:
     """X-Hub-Signature-256 = 'sha256=' + hex HMAC-SHA256(secret, raw body)."""
+    if not secret:
+        return False
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(_header(headers, "X-Hub-Signature-256").encode(), expected.encode())
 
@@ -143,8 +154,8 @@ def decide(delivery: Delivery, branch: str) -> Decision:
             return Decision(False, f"branch {pushed or delivery.ref} was deleted; nothing to deploy")
         if pushed != branch:
             return Decision(False, f"push to {pushed or delivery.ref}, not the deploy branch {branch}")
-        if len(delivery.sha) != 40:
-            return Decision(False, "push without a commit SHA")
+        if not is_commit_sha(delivery.sha):
+            return Decision(False, "push without a valid commit SHA (40 or 64 lower-case hex digits)")
         if "[skip deploy]" in delivery.message or "[ci skip]" in delivery.message:
             return Decision(False, "the commit message asks to skip the deploy")
         return Decision(True, f"push to {branch}", delivery.sha)

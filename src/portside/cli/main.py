@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from portside import __version__
@@ -525,6 +526,33 @@ def pipelines(
         for p in rows:
             table.add_row(str(p.id), p.app, p.sha[:12], p.trigger, p.status, p.step or "", str(p.release or ""),
                           (p.error or "")[:80])
+        out.print(table)
+
+    _guard(go)
+
+
+@app.command()
+def deliveries(
+    app_name: Annotated[str, typer.Argument(help="the app")],
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every webhook delivery of an app and what portside decided: "why didn't it deploy?"."""
+    from portside.execute.pipelines import PipelineStore
+    from portside.execute.store import Store
+
+    def go() -> None:
+        rows = PipelineStore(Store(_ctx(state_dir).paths.db)).deliveries(app_name)
+        if as_json:
+            out.print_json(json.dumps(rows))
+            return
+        table = Table(title=f"webhook deliveries of {app_name}", title_justify="left")
+        for column in ("received", "provider", "event", "commit", "decision", "reason", "pipeline"):
+            table.add_column(column, overflow="fold")
+        for d in rows:  # the values came from a webhook body: never Rich markup
+            table.add_row(*(escape(str(v)) for v in (d["received_at"], d["provider"], d["event"],
+                                                     (d["sha"] or "")[:12], d["decision"], d["reason"],
+                                                     d["pipeline_id"] or "")))
         out.print(table)
 
     _guard(go)

@@ -111,11 +111,14 @@ def release_healthy(config: PortsideConfig, release: Release | None) -> bool:
     return bool(ports) and all(replica_healthy(p, config.backend.health_path) for p in ports)
 
 
-def gather_facts(ctx: Context, store: Store, config: PortsideConfig, app_dir: Path, choice: GatewayChoice) -> Facts:
+def gather_facts(ctx: Context, store: Store, config: PortsideConfig, app_dir: Path, choice: GatewayChoice,
+                 admin_dir: Path | None = None) -> Facts:
+    """``app_dir`` is what gets built (for a pipeline: portside's checkout of the commit); ``admin_dir`` is the
+    admin's registered folder, where server-owned files such as the env file live (default: ``app_dir``)."""
     app = config.app.name
     current = store.current(app)
     number = store.next_release_number(app)
-    env = runtime_env(config, app_dir)
+    env = runtime_env(config, admin_dir or app_dir)
     return Facts(
         app_dir=app_dir,
         git_ref=source_ref(app_dir),

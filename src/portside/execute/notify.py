@@ -39,6 +39,7 @@ def _post(url: str, payload: dict[str, Any], headers: dict[str, str]) -> int:
 
 def commit_status(provider: str, api: str, project: str, token: str, sha: str, state: str, description: str,
                   target_url: str) -> int:
+    sha = urllib.parse.quote(sha, safe="")  # a hex id by the time it gets here; quoted all the same
     if provider == "github":
         return _post(f"{api.rstrip('/')}/repos/{project}/statuses/{sha}",
                      {"state": GITHUB_STATE[state], "description": description[:140], "context": "portside",

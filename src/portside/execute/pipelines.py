@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 import shlex
 import sqlite3
@@ -18,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from portside.config import load_config
+from portside.config import CONFIG_NAME, load_config
 from portside.context import Context
-from portside.errors import ConfigError, PortsideError
+from portside.errors import ConfigError, DeployError, PortsideError
 from portside.execute import runtime
 from portside.execute.store import Store, app_lock, now
+from portside.hooks import is_commit_sha
 
 STEPS = ("fetch", "build", "test", "release", "verify")
 
@@ -124,6 +126,8 @@ class PipelineStore:
     def enqueue(self, app: str, ref: str, sha: str, trigger: str) -> tuple[Pipeline, bool]:
         """Queue a pipeline; returns (pipeline, created). The same SHA already queued or running is reused;
         older queued pipelines of the app are superseded (only the newest commit matters)."""
+        if not is_commit_sha(sha):
+            raise ConfigError([f"{sha!r} is not a commit id. Fix: a full 40- (or 64-) character hex SHA"])
         with self.db:
             row = self.db.execute("SELECT * FROM pipelines WHERE app=? AND sha=? AND status IN ('queued','running') "
                                   "ORDER BY id DESC LIMIT 1", (app, sha)).fetchone()
@@ -192,14 +196,20 @@ def _pipeline(row: sqlite3.Row) -> Pipeline:
     return Pipeline(**dict(row))
 
 
-def registered_config(store: Store, app: str) -> Any:
-    """The config of an app registered here (by a first 'portside up'), which must name its repository."""
+def registered_config(store: Store, app: str, ctx: Context | None = None) -> Any:
+    """The admin's config of an app registered here (by a first 'portside up'), which must name its repository.
+    Server-owned settings come only from here, never from a pushed commit."""
     info = store.app(app)
     if info is None:
         raise ConfigError([f"app {app!r} is not registered here. Fix: run 'portside up <dir>' for it once"])
-    config = load_config(Path(info["app_dir"]))
+    admin_dir = Path(info["app_dir"])
+    if ctx is not None and admin_dir.resolve().is_relative_to(ctx.paths.app_dir(app).resolve()):
+        raise ConfigError([f"app {app!r} is registered with portside's own checkout ({admin_dir}), so a pushed "
+                           "commit would decide server-owned settings. Fix: run 'portside up <your folder>' once "
+                           "on the server to register the admin's portside.toml"])
+    config = load_config(admin_dir)
     if not config.deploy.repository:
-        raise ConfigError([f"{info['app_dir']}/portside.toml: deploy.repository is not set. Fix: the git URL (or "
+        raise ConfigError([f"{admin_dir}/portside.toml: deploy.repository is not set. Fix: the git URL (or "
                            "path) portside fetches from, e.g. 'https://gitlab.com/team/board.git'"])
     return config
 
@@ -233,6 +243,7 @@ class _StepLogger:
         self.say(f"== {step}")
 
     def say(self, line: str) -> None:
+        line = mask_url_credentials(line)
         for mask in self.masks:
             line = line.replace(mask, "****")
         if self.handle:
@@ -244,14 +255,28 @@ class _StepLogger:
             self.handle.close()
 
 
-def _git(args: list[str], cwd: Path | None, log: _StepLogger, env: dict[str, str]) -> None:
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+
+
+def mask_url_credentials(text: str) -> str:
+    """'https://user:token@host/x' -> 'https://****@host/x' wherever a URL appears in a line."""
+    return _URL_USERINFO.sub(r"\1****@", text)
+
+
+# The checkout is portside's own, but its files come from the repository: no hooks, no fsmonitor, ever.
+_GIT_SAFE = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "protocol.ext.allow=never"]
+
+
+def _git(args: list[str], cwd: Path | None, log: _StepLogger, env: dict[str, str]) -> str:
     log.say("$ git " + " ".join(shlex.quote(a) for a in args if not a.startswith("http.extraheader")))
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
+    result = subprocess.run(["git", *_GIT_SAFE, *args], cwd=cwd, capture_output=True, text=True, env=env,
+                            timeout=600)
     for line in (result.stdout + result.stderr).splitlines():
         log.say(line)
     if result.returncode != 0:
         raise PortsideError(f"git {args[0]} failed (exit {result.returncode}).",
                             fix="check deploy.repository and deploy.credentials_file; the step log has git's output")
+    return result.stdout
 
 
 def _git_auth(credentials_file: str | None) -> tuple[list[str], dict[str, str], str]:
@@ -271,6 +296,8 @@ def _git_auth(credentials_file: str | None) -> tuple[list[str], dict[str, str], 
 
 def fetch(checkout: Path, repository: str, sha: str, branch: str, credentials_file: str | None,
           log: _StepLogger) -> None:
+    if not is_commit_sha(sha):  # checked at the webhook already; this is the last door before git
+        raise ConfigError([f"{sha!r} is not a commit id. Fix: a full 40- (or 64-) character hex SHA"])
     options, env, secret = _git_auth(credentials_file)
     if secret:
         log.masks.append(secret)
@@ -282,8 +309,35 @@ def fetch(checkout: Path, repository: str, sha: str, branch: str, credentials_fi
         _git(["remote", "set-url", "origin", repository], checkout, log, env)
     _git([*options, "fetch", "--quiet", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"],
          checkout, log, env)
-    _git(["checkout", "--quiet", "--force", sha], checkout, log, env)
+    _git(["checkout", "--quiet", "--force", "--detach", sha], checkout, log, env)
     _git(["clean", "-ffdxq"], checkout, log, env)
+
+
+def check_tip(checkout: Path, sha: str, branch: str, live_ref: str | None, log: _StepLogger) -> None:
+    """A webhook may deploy the branch tip, or a commit between the live release and the tip: never an older one
+    (a replayed signed push must not roll production back; going back is 'portside rollback')."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    tip = _git(["rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{branch}^{{commit}}"], checkout, log,
+               env).strip()
+    if sha == tip:
+        return
+    if not _is_ancestor(checkout, sha, tip):
+        raise DeployError(f"commit {sha[:12]} is not on branch {branch} (its tip is {tip[:12]}); not deployed.",
+                          fix="only pushes to the deploy branch deploy; 'portside deploy <app> --ref <sha>' on the "
+                          "server deploys another commit on purpose")
+    live = (live_ref or "").split("-", 1)[0]
+    if not live or not _is_ancestor(checkout, live, sha):
+        raise DeployError(f"commit {sha[:12]} is older than the tip of {branch} ({tip[:12]}) and not newer than "
+                          f"the live release ({live or 'none'}): a stale or replayed delivery; not deployed.",
+                          fix="the push of the tip deploys it; to go back on purpose use 'portside rollback'")
+
+
+def _is_ancestor(checkout: Path, older: str, newer: str) -> bool:
+    if not re.fullmatch(r"[0-9a-f]{7,64}", older):
+        return False
+    result = subprocess.run(["git", *_GIT_SAFE, "merge-base", "--is-ancestor", older, newer], cwd=checkout,
+                            capture_output=True, text=True, timeout=60)
+    return result.returncode == 0
 
 
 STEP_OF_ACTION = {
@@ -305,19 +359,21 @@ def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline:
     notify = notify or (lambda _p, _state, _text: None)
     notify(pipeline, "running", f"deploying {pipeline.sha[:12]}")
     try:
-        registered = registered_config(store, pipeline.app)
+        registered = registered_config(store, pipeline.app, ctx)
         assert registered.deploy.repository is not None
+        admin_dir = Path(info["app_dir"])
         checkout = ctx.paths.app_dir(pipeline.app) / "src"
         log.enter("fetch")
         fetch(checkout, registered.deploy.repository, pipeline.sha, registered.deploy.branch,
               registered.deploy.credentials_file, log)
-        config = load_config(checkout)
-        if config.app.name != pipeline.app:
-            raise ConfigError([f"{checkout}/portside.toml: app.name is {config.app.name!r}, not {pipeline.app!r}. "
-                               "Fix: keep the app name stable"])
+        if pipeline.trigger.endswith(" push"):
+            current = store.current(pipeline.app)
+            check_tip(checkout, pipeline.sha, registered.deploy.branch, current.git_ref if current else None, log)
+        config = _commit_config(checkout, registered, pipeline.app, log)
+        log.masks += secret_values(config, admin_dir)
         with app_lock(ctx.paths.locks, pipeline.app, f"pipeline {pipeline.id}", wait=True):
             choice = choose_gateway(config, False, info["http_port"], info["https_port"], info["gateway_mode"])
-            facts = gather_facts(ctx, store, config, checkout, choice)
+            facts = gather_facts(ctx, store, config, checkout, choice, admin_dir=admin_dir)
             plan = build_plan(config, facts)
 
             def before(action: Any) -> None:
@@ -327,7 +383,7 @@ def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline:
                 if type(action).__name__ == "SwitchGateway":
                     pipelines.mark_live(pipeline.id, plan.release)
 
-            deployer = Deployer(ctx, store, config, checkout, facts, make_gateway(ctx, choice), log.say,
+            deployer = Deployer(ctx, store, config, admin_dir, facts, make_gateway(ctx, choice), log.say,
                                 before_action=before, after_action=after)
             try:
                 deployer.apply(plan)
@@ -353,6 +409,31 @@ def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline:
     result = pipelines.get(pipeline.id)
     assert result is not None
     return result
+
+
+def _commit_config(checkout: Path, registered: Any, app: str, log: _StepLogger) -> Any:
+    """The pushed commit's portside.toml for how to build and route; the admin's for everything server-owned."""
+    from portside.ownership import compose
+
+    file = f"{checkout}/{CONFIG_NAME}"
+    repo = load_config(checkout, server_files=False)
+    if repo.app.name != app:
+        raise ConfigError([f"{file}: app.name is {repo.app.name!r}, not {app!r}. Fix: keep the app name stable"])
+    config, ignored = compose(repo, registered, file)
+    if ignored:
+        log.say(f"ignored from the commit (server-owned; only the admin's portside.toml on the server sets them): "
+                f"{', '.join(ignored)}")
+    return config
+
+
+def secret_values(config: Any, admin_dir: Path) -> list[str]:
+    """Values from the env file: masked in every step log line (short ones would mask ordinary words)."""
+    from portside.config import read_env_file
+
+    if config.backend is None or not config.backend.env_file:
+        return []
+    values = read_env_file(admin_dir / config.backend.env_file).values()
+    return [v.get_secret_value() for v in values if len(v.get_secret_value()) >= 4]
 
 
 def clean_orphans(ctx: Context, store: Store) -> list[str]:
@@ -383,22 +464,24 @@ def clean_orphans(ctx: Context, store: Store) -> list[str]:
 
 def remote_sha(repository: str, ref: str, credentials_file: str | None) -> str:
     """The commit a branch or tag names on the remote (or the SHA itself)."""
-    import re
-
-    if re.fullmatch(r"[0-9a-f]{40}", ref):
+    if is_commit_sha(ref):
         return ref
     options, env, _secret = _git_auth(credentials_file)
     result = subprocess.run(["git", *options, "ls-remote", repository, ref, f"refs/tags/{ref}^{{}}"],
                             capture_output=True, text=True, env=env, timeout=120)
     if result.returncode != 0:
-        raise PortsideError(f"could not read {repository}: {result.stderr.strip()}",
+        raise PortsideError(mask_url_credentials(f"could not read {repository}: {result.stderr.strip()}"),
                             fix="check deploy.repository and deploy.credentials_file")
     lines = [line.split("\t") for line in result.stdout.splitlines() if line.strip()]
     if not lines:
         raise ConfigError([f"ref {ref!r} is not a branch or tag of {repository}. Fix: give a branch, a tag or a "
                            "full 40-character commit SHA"])
     peeled = [sha for sha, name in lines if name.endswith("^{}")]
-    return peeled[0] if peeled else lines[0][0]
+    sha = peeled[0] if peeled else lines[0][0]
+    if not is_commit_sha(sha):
+        raise PortsideError(f"{mask_url_credentials(repository)} answered {sha!r} for {ref!r}, not a commit id.",
+                            fix="check deploy.repository")
+    return sha
 
 
 def service_running(ctx: Context) -> bool:

@@ -6,14 +6,20 @@ happens in the worker thread, so GitLab and GitHub get their answer in milliseco
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import json
+import os
+import re
+import secrets
+import tempfile
 import threading
 import time
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from portside.config import load_config
@@ -25,8 +31,8 @@ from portside.execute.store import Store
 from portside.hooks import (
     MAX_BODY,
     BadRequest,
+    Delivery,
     decide,
-    github_signature_ok,
     gitlab_token_ok,
     parse_github,
     parse_gitlab,
@@ -98,8 +104,11 @@ class Worker:
 
 
 def create_app(ctx: Context, worker: Worker | None = None, public_url: str = "") -> FastAPI:
+    """The service. Public through the gateway: only the webhook endpoints (each checks its secret before it reads
+    the body). Everything else needs the admin token from the state dir, which only the admin can read."""
     api = FastAPI(title="portside", docs_url=None, redoc_url=None, openapi_url=None)
     local = threading.local()
+    admin_token = ensure_admin_token(ctx)
 
     def stores() -> tuple[Store, PipelineStore]:
         if not hasattr(local, "store"):
@@ -107,57 +116,37 @@ def create_app(ctx: Context, worker: Worker | None = None, public_url: str = "")
             local.pipelines = PipelineStore(local.store)
         return local.store, local.pipelines
 
-    def pipeline_url(request: Request, pipeline_id: int) -> str:
-        base = public_url or str(request.base_url).rstrip("/")
-        return f"{base}{PREFIX}/api/pipelines/{pipeline_id}"
+    def admin(request: Request) -> None:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+        if not hmac.compare_digest(hashlib.sha256(given).digest(), hashlib.sha256(admin_token.encode()).digest()):
+            raise HTTPException(401, "this endpoint needs the admin token (Authorization: Bearer <token>, "
+                                     "from the state dir's service-token); the CLI reads the same state")
+
+    Admin = Depends(admin)
 
     @api.get(f"{PREFIX}/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     async def hook(provider: str, app: str, request: Request) -> Response:
-        declared = int(request.headers.get("content-length") or 0)
-        if declared > MAX_BODY:
-            return JSONResponse({"error": "payload too large"}, status_code=413)
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"error": "payload too large"}, status_code=413)
+        declared = request.headers.get("content-length") or "0"
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            return _too_large()
         store, pipelines = stores()
-        info = store.app(app)
-        secret = pipelines.hook_secret(app)
-        if info is None or secret is None:
-            return JSONResponse({"error": f"unknown app {app!r}; run 'portside hooks {app}' on the server"},
-                                status_code=404)
-        ok = (gitlab_token_ok(request.headers, secret) if provider == "gitlab"
-              else github_signature_ok(request.headers, body, secret))
-        if not ok:
-            return JSONResponse({"error": "bad token" if provider == "gitlab" else "bad signature"}, status_code=401)
+        secret = pipelines.hook_secret(app) if store.app(app) is not None else None
+        check = HookCheck(provider, request.headers, secret)
+        if not check.plausible:  # no or malformed credentials: refused before a byte of the body is read
+            return _unauthorized()
+        body = await read_capped(request, MAX_BODY, check)
+        if body is None:
+            return _too_large()
+        if not check.ok():  # unknown apps and wrong secrets take the same path and get the same answer
+            return _unauthorized()
         try:
             delivery = (parse_gitlab if provider == "gitlab" else parse_github)(request.headers, body)
         except BadRequest as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        earlier = pipelines.seen(provider, delivery.delivery_id, app)
-        if earlier is not None:
-            return JSONResponse({"status": "duplicate", "reason": f"delivery {delivery.delivery_id} was already "
-                                 f"handled: {earlier['reason']}", "pipeline": earlier["pipeline_id"]},
-                                status_code=200)
-        try:
-            branch = load_config(_app_dir(info)).deploy.branch
-        except PortsideError:
-            branch = "main"
-        decision = decide(delivery, branch)
-        if not decision.deploy:
-            pipelines.record_delivery(provider, delivery.delivery_id, app, delivery.event, delivery.sha, "ignored",
-                                      decision.reason, None)
-            return JSONResponse({"status": "ignored", "reason": decision.reason}, status_code=202)
-        pipeline, created = pipelines.enqueue(app, f"refs/heads/{branch}", decision.sha, f"{provider} push")
-        reason = decision.reason if created else f"{decision.reason}; commit already queued or deploying"
-        pipelines.record_delivery(provider, delivery.delivery_id, app, delivery.event, delivery.sha, "deploy",
-                                  reason, pipeline.id)
-        if worker is not None:
-            worker.wake.set()
-        return JSONResponse({"status": "queued", "pipeline": pipeline.id, "url": pipeline_url(request, pipeline.id),
-                             "sha": decision.sha}, status_code=202)
+        return _accept(store, pipelines, app, delivery, worker)
 
     @api.post(PREFIX + "/hooks/gitlab/{app}")
     async def gitlab_hook(app: str, request: Request) -> Response:
@@ -167,18 +156,18 @@ def create_app(ctx: Context, worker: Worker | None = None, public_url: str = "")
     async def github_hook(app: str, request: Request) -> Response:
         return await hook("github", app, request)
 
-    @api.get(PREFIX + "/api/pipelines")
+    @api.get(PREFIX + "/api/pipelines", dependencies=[Admin])
     def list_pipelines(app: str | None = None) -> list[dict[str, Any]]:
         return [asdict(p) for p in stores()[1].list(app)]
 
-    @api.get(PREFIX + "/api/pipelines/{pipeline_id}")
+    @api.get(PREFIX + "/api/pipelines/{pipeline_id}", dependencies=[Admin])
     def get_pipeline(pipeline_id: int) -> Response:
         pipeline = stores()[1].get(pipeline_id)
         if pipeline is None:
             return JSONResponse({"error": "no such pipeline"}, status_code=404)
         return JSONResponse(asdict(pipeline))
 
-    @api.get(PREFIX + "/api/pipelines/{pipeline_id}/logs")
+    @api.get(PREFIX + "/api/pipelines/{pipeline_id}/logs", dependencies=[Admin])
     def get_logs(pipeline_id: int) -> Response:
         pipeline = stores()[1].get(pipeline_id)
         if pipeline is None:
@@ -186,21 +175,123 @@ def create_app(ctx: Context, worker: Worker | None = None, public_url: str = "")
         parts = [step_log(ctx, pipeline, step) for step in STEPS]
         return PlainTextResponse("".join(p.read_text() for p in parts if p.exists()))
 
-    @api.get(PREFIX + "/api/deliveries/{app}")
+    @api.get(PREFIX + "/api/deliveries/{app}", dependencies=[Admin])
     def deliveries(app: str) -> list[dict[str, Any]]:
         return stores()[1].deliveries(app)
 
-    @api.get(PREFIX + "/", response_class=HTMLResponse)
+    @api.get(PREFIX + "/", response_class=HTMLResponse, dependencies=[Admin])
     def dashboard() -> str:
-        rows = "".join(
-            f"<tr><td>{p.id}</td><td>{html.escape(p.app)}</td><td>{p.sha[:12]}</td><td>{p.status}</td>"
-            f"<td>{p.step or ''}</td><td>{p.release or ''}</td><td>{html.escape(p.error or '')}</td></tr>"
-            for p in stores()[1].list(limit=50))
-        return ("<!doctype html><meta charset=utf-8><title>portside</title><h1>portside pipelines</h1>"
-                "<table border=1 cellpadding=4><tr><th>#</th><th>app</th><th>commit</th><th>status</th>"
-                f"<th>step</th><th>release</th><th>error</th></tr>{rows}</table>")
+        return _dashboard(stores()[1].list(limit=50))
 
     return api
+
+
+def _unauthorized() -> Response:
+    return JSONResponse({"error": "unauthorized: unknown app, or a wrong or missing secret"}, status_code=401)
+
+
+def _too_large() -> Response:
+    return JSONResponse({"error": f"payload too large (over {MAX_BODY // (1024 * 1024)} MiB)"}, status_code=413)
+
+
+def _accept(store: Store, pipelines: PipelineStore, app: str, delivery: Delivery, worker: Worker | None) -> Response:
+    """An authenticated delivery: deduplicate, decide, record, enqueue; the answer comes before any work."""
+    provider = delivery.provider
+    earlier = pipelines.seen(provider, delivery.delivery_id, app)
+    if earlier is not None:
+        return JSONResponse({"status": "duplicate", "reason": f"delivery {delivery.delivery_id} was already "
+                             f"handled: {earlier['reason']}", "pipeline": earlier["pipeline_id"]}, status_code=200)
+    info = store.app(app)
+    try:
+        branch = load_config(_app_dir(info)).deploy.branch
+    except PortsideError:
+        branch = "main"
+    decision = decide(delivery, branch)
+    if not decision.deploy:
+        pipelines.record_delivery(provider, delivery.delivery_id, app, delivery.event, delivery.sha, "ignored",
+                                  decision.reason, None)
+        return JSONResponse({"status": "ignored", "reason": decision.reason}, status_code=202)
+    pipeline, created = pipelines.enqueue(app, f"refs/heads/{branch}", decision.sha, f"{provider} push")
+    reason = decision.reason if created else f"{decision.reason}; commit already queued or deploying"
+    pipelines.record_delivery(provider, delivery.delivery_id, app, delivery.event, delivery.sha, "deploy",
+                              reason, pipeline.id)
+    if worker is not None:
+        worker.wake.set()
+    return JSONResponse({"status": "queued", "pipeline": pipeline.id, "sha": decision.sha,
+                         "follow": f"portside pipeline logs {pipeline.id} -f (on the server)"}, status_code=202)
+
+
+def _dashboard(rows: list[Any]) -> str:
+    cells = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+            p.id, p.app, p.sha[:12], p.status, p.step or "", p.release or "", p.error or "")) + "</tr>"
+        for p in rows)
+    return ("<!doctype html><meta charset=utf-8><title>portside</title><h1>portside pipelines</h1>"
+            "<table border=1 cellpadding=4><tr><th>#</th><th>app</th><th>commit</th><th>status</th>"
+            f"<th>step</th><th>release</th><th>error</th></tr>{cells}</table>")
+
+
+class HookCheck:
+    """Authentication of one delivery. An unknown app gets a random secret, so it takes exactly the path of a
+    wrong secret (no app-name oracle); an empty stored secret never authenticates."""
+
+    def __init__(self, provider: str, headers: Any, secret: str | None) -> None:
+        self.provider = provider
+        self.known = bool(secret)
+        self.secret = secret if secret else secrets.token_urlsafe(32)
+        self.given = headers.get("x-gitlab-token" if provider == "gitlab" else "x-hub-signature-256", "")
+        self.mac = hmac.new(self.secret.encode(), digestmod=hashlib.sha256)
+
+    @property
+    def plausible(self) -> bool:
+        if self.provider == "gitlab":
+            return 0 < len(self.given) <= 256
+        return re.fullmatch(r"sha256=[0-9a-f]{64}", self.given) is not None
+
+    def update(self, chunk: bytes) -> None:
+        self.mac.update(chunk)
+
+    def ok(self) -> bool:
+        if self.provider == "gitlab":
+            good = gitlab_token_ok({"X-Gitlab-Token": self.given}, self.secret)
+        else:
+            good = hmac.compare_digest(self.given.encode(), ("sha256=" + self.mac.hexdigest()).encode())
+        return good and self.known
+
+
+async def read_capped(request: Request, limit: int, check: HookCheck) -> bytes | None:
+    """The body, read in chunks with a running cap (a chunked body has no Content-Length to trust) and spooled to
+    a private file past 256 KiB, so concurrent large posts cost disk, not memory. None when over the cap."""
+    size = 0
+    with tempfile.SpooledTemporaryFile(max_size=256 * 1024) as spool:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return None
+            check.update(chunk)
+            spool.write(chunk)
+        if not check.ok():
+            return b""  # never loaded: the caller refuses it
+        spool.seek(0)
+        return spool.read()
+
+
+def ensure_admin_token(ctx: Context) -> str:
+    """The token for the admin API (0600 in the state dir): whoever can read it can read the state anyway."""
+    path = ctx.paths.root / "service-token"
+    try:
+        token = path.read_text().strip()
+        if token:
+            return token
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(token + "\n")
+    return token
 
 
 def _app_dir(info: dict[str, Any]) -> Any:
