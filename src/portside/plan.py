@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from portside.config import PortsideConfig, TlsMode
+from portside.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Facts:
     current_healthy: bool
     env_hash: str
     nginx_version: tuple[int, int, int]
+    names_taken: tuple[tuple[str, str], ...] = ()  # (server name, app) served by other apps on the same gateway
 
 
 @dataclass(frozen=True)
@@ -204,8 +206,23 @@ def network_name(app: str) -> str:
     return f"portside-{app}"
 
 
+def check_names(config: PortsideConfig, facts: Facts) -> None:
+    """A domain or alias another app serves on the same gateway is refused before anything changes (nginx would
+    only warn, and whichever site file sorts first would win)."""
+    from portside.render.gateway import server_names
+
+    taken = dict(facts.names_taken)
+    clashes = [(name, taken[name]) for name in server_names(config) if name in taken]
+    if clashes:
+        listed = ", ".join(f"{name} (served by app {holder!r})" for name, holder in clashes)
+        raise ConfigError([f"portside.toml: app.domain/app.aliases: {listed} is already served on this gateway. "
+                           "Fix: give this app its own domain, or take the other app down first "
+                           f"('portside down {clashes[0][1]}')"])
+
+
 def build_plan(config: PortsideConfig, facts: Facts, force: bool = False) -> Plan:
     app = config.app.name
+    check_names(config, facts)
     unchanged = (
         facts.current_release is not None
         and facts.current_ref == facts.git_ref

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import shutil
 import time
 import urllib.request
@@ -134,7 +135,30 @@ def gather_facts(ctx: Context, store: Store, config: PortsideConfig, app_dir: Pa
         current_healthy=release_healthy(config, current),
         env_hash=env_hash(env),
         nginx_version=nginx_version(),
+        names_taken=names_taken(store, app, choice),
     )
+
+
+def names_taken(store: Store, app: str, choice: GatewayChoice) -> tuple[tuple[str, str], ...]:
+    """Server names that other live apps serve on the same gateway (the same nginx: mode and HTTP port)."""
+    from portside.render.gateway import server_names
+
+    taken = []
+    for other in store.apps():
+        if other["name"] == app or other["current_release"] is None or other["gateway_mode"] != choice.mode \
+                or other["http_port"] != choice.http_port:
+            continue
+        release = store.current(other["name"])
+        if release is None or release.config_json == "{}":
+            continue
+        try:
+            recorded = PortsideConfig.model_validate_json(release.config_json)
+        except ValueError:  # recorded by a version with other rules: its names are still its names
+            data = json.loads(release.config_json)["app"]
+            taken += [(name, other["name"]) for name in (data["domain"], *data.get("aliases", ()))]
+            continue
+        taken += [(name, other["name"]) for name in server_names(recorded)]
+    return tuple(taken)
 
 
 @dataclass

@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -222,12 +223,8 @@ class PrivateGateway:
         _wait_for(lambda: (pid := self.master_pid()) is not None and bool(_children(pid)), 10)
 
     def config_test(self) -> None:
-        result = run([self.binary, "-t", "-q", "-p", str(self.prefix), "-c", str(self.conf)])
-        if result.returncode != 0:
-            raise GatewayError(
-                f"nginx rejected the config: {_nginx_message(result.stderr)}",
-                fix="the last good config stays live; report this with 'portside render --out DIR' output",
-            )
+        _check_test(run([self.binary, "-t", "-q", "-p", str(self.prefix), "-c", str(self.conf)]),
+                    "the last good config stays live; report this with 'portside render --out DIR' output")
 
     def reload(self) -> None:
         pid = self.master_pid()
@@ -285,10 +282,7 @@ class SystemGateway:
         return []
 
     def config_test(self) -> None:
-        result = run([self.binary, "-t", "-q"])
-        if result.returncode != 0:
-            raise GatewayError(f"nginx rejected the config: {_nginx_message(result.stderr)}",
-                               fix="the last good config stays live")
+        _check_test(run([self.binary, "-t", "-q"]), "the last good config stays live")
 
     def reload(self) -> None:
         try:
@@ -332,6 +326,18 @@ def _exited_or_draining(pid: int) -> bool:
     except OSError:
         return True
     return not title or b"shutting down" in title or b"worker" not in title
+
+
+def _check_test(result: subprocess.CompletedProcess[str], fix: str) -> None:
+    """``nginx -t`` must pass, and warn about no server name: a 'conflicting server name ... ignored' means one
+    site silently wins over another (two apps claiming one domain), which is an error here, not a warning."""
+    if result.returncode != 0:
+        raise GatewayError(f"nginx rejected the config: {_nginx_message(result.stderr)}", fix=fix)
+    conflicts = [ln.split("] ", 1)[-1] for ln in result.stderr.splitlines() if "[warn]" in ln and "server name" in ln]
+    if conflicts:
+        raise GatewayError(f"nginx warned: {'; '.join(conflicts)}",
+                           fix="every domain and alias may be served by one app only; change app.domain/aliases "
+                           "(or take the other app down); the last good config stays live")
 
 
 def _nginx_message(stderr: str) -> str:

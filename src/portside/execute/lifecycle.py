@@ -31,6 +31,10 @@ def _gateway(ctx: Context, info: dict[str, Any]) -> PrivateGateway | SystemGatew
 
 def take_down(ctx: Context, name: str, stop_gateway: bool, say: Callable[[str], None]) -> None:
     store = Store(ctx.paths.db)
+    if store.app(name) is None and stop_gateway:  # e.g. its first 'up' failed: the gateway may still run
+        say(f"app {name} is not registered here: no site or containers to remove")
+        _stop_private_gateway(ctx, store, say)
+        return
     info = _app(store, name)
     gateway = _gateway(ctx, info)
     say(f"removing {name}'s gateway site")
@@ -45,12 +49,21 @@ def take_down(ctx: Context, name: str, stop_gateway: bool, say: Callable[[str], 
     store.set_current(name, None)
     store.audit(name, "down", "site removed, containers stopped", "ok")
     if stop_gateway and isinstance(gateway, PrivateGateway):
-        remaining = [a for a in store.apps() if a["current_release"] is not None]
-        if remaining:
-            say(f"the private gateway still serves {', '.join(a['name'] for a in remaining)}; left running")
-        else:
-            gateway.stop()
-            say("private gateway stopped")
+        _stop_private_gateway(ctx, store, say)
+
+
+def _stop_private_gateway(ctx: Context, store: Store, say: Callable[[str], None]) -> None:
+    """Stop portside's own nginx unless another app still needs it; it does not depend on any one app."""
+    remaining = [a["name"] for a in store.apps() if a["current_release"] is not None and a["gateway_mode"] == "private"]
+    if remaining:
+        say(f"the private gateway still serves {', '.join(remaining)}; left running")
+        return
+    gateway = PrivateGateway(ctx.paths.gateway, 0, None)
+    if gateway.master_pid() is None:
+        say("the private gateway is not running")
+        return
+    gateway.stop()
+    say("private gateway stopped")
 
 
 def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
