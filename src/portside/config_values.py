@@ -57,6 +57,9 @@ def hostname(name: str) -> str:
         if str(address) != name:
             raise refuse("write the IP address in its canonical form", name, f"use {str(address)!r}")
         return name
+    if name.rpartition(".")[2].isdigit():
+        raise refuse("looks like an IP address but is not one in canonical form", name,
+                     "write the address as digits without leading zeros, e.g. '192.0.2.10', or use a DNS name")
     if not is_dns_name(name):
         lower = name.lower()
         fix = f"write it in lower case: {lower!r}" if name.isascii() and is_dns_name(lower) else _HOST_FIX
@@ -126,11 +129,11 @@ _BRANCH_FIX = "a branch name such as 'main' or 'release/2.x' (git check-ref-form
 
 
 def branch(name: str) -> str:
+    if name.startswith("-"):
+        raise refuse("must not start with '-' (git would read it as an option)", name, _BRANCH_FIX)
     if not re.fullmatch(r"[A-Za-z0-9._/-]+", name):
         raise refuse("a branch name may hold only letters, digits, '.', '_', '-' and '/'", name, _BRANCH_FIX)
     parts = name.split("/")
-    if name.startswith("-"):
-        raise refuse("must not start with '-' (git would read it as an option)", name, _BRANCH_FIX)
     if "" in parts or ".." in name or name.endswith("."):
         raise refuse("must not hold '..', '//', a leading or trailing '/' or a trailing '.'", name, _BRANCH_FIX)
     if any(p.startswith(".") or p.endswith(".lock") for p in parts):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
+from pathlib import PurePath
 from typing import Any
 
 import jinja2
@@ -29,9 +31,17 @@ class QuotedText(str):
 
     __slots__ = ()
     semicolons = False
+    ascii_only = False
 
 
-class CspText(QuotedText):
+class HeaderText(QuotedText):
+    """An HTTP header value inside "...": printable ASCII only."""
+
+    __slots__ = ()
+    ascii_only = True
+
+
+class CspText(HeaderText):
     """A Content-Security-Policy: inside "..." its ';' (CSP's directive separator) is plain text to nginx."""
 
     __slots__ = ()
@@ -46,25 +56,37 @@ def unsafe(value: object) -> str | None:
     if isinstance(value, NginxText):
         return None
     text = str(value)
-    quoted = isinstance(value, QuotedText)
-    for char in text:
-        if char == ";" and isinstance(value, QuotedText) and value.semicolons:
-            continue
-        if char in _SYNTAX or (char == "'" and not quoted):
+    if isinstance(value, QuotedText):
+        rules = _Rules(quoted=True, semicolons=value.semicolons, ascii_only=value.ascii_only)
+    else:  # a word: names and sizes from portside.toml are ASCII, paths may be UTF-8
+        rules = _Rules(quoted=False, semicolons=False, ascii_only=not isinstance(value, PurePath))
+        if text.startswith("#"):
+            return "it starts with '#'"
+    return next((reason for char in text if (reason := rules.refuses(char))), None)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    quoted: bool
+    semicolons: bool
+    ascii_only: bool
+
+    def refuses(self, char: str) -> str | None:
+        if (char in _SYNTAX and not (char == ";" and self.semicolons)) or (char == "'" and not self.quoted):
             return f"it contains {char!r}"
         if not char.isprintable():
             return f"it contains the control or invisible character {char!r}"
-        if char.isspace() and not quoted:
+        if char.isspace() and not self.quoted:
             return "it contains a space"
-    if text.startswith("#") and not quoted:
-        return "it starts with '#'"
-    return None
+        if self.ascii_only and not char.isascii():
+            return f"it contains the non-ASCII character {char!r}"
+        return None
 
 
 def _refuse(where: str, value: object, reason: str) -> GatewayError:
     return GatewayError(
-        f"{where}: refusing to write {str(value)!r} into the nginx config: {reason}, which nginx would read as "
-        "config syntax.",
+        f"{where}: refusing to write {str(value)!r} into the nginx config: {reason} (nginx could read it as "
+        "syntax: end a directive, start a new one, or expand a variable).",
         fix="change that value in portside.toml ('portside check' names the key); for a path, use a state "
             "folder whose path has no spaces, quotes or any of ; { } $ \\")
 

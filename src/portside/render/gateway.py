@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portside.config import PortsideConfig, TlsMode, _is_local_name
-from portside.render.env import CspText, NginxText, QuotedText, checked, nginx_template
+from portside.render.env import CspText, HeaderText, NginxText, QuotedText, checked, nginx_template
 
 NginxVersion = tuple[int, int, int]
 
@@ -38,6 +38,21 @@ def server_names(config: PortsideConfig) -> tuple[str, ...]:
     if config.app.domain == "localhost":
         names += ["127.0.0.1"]
     return tuple(dict.fromkeys(names))
+
+
+def nginx_host(name: str) -> str:
+    """A name as nginx matches it against the Host header: an IPv6 literal in brackets, '[2001:db8::1]'."""
+    return f"[{name}]" if ":" in name else name
+
+
+def _names(config: PortsideConfig) -> dict[str, object]:
+    names = server_names(config)
+    return dict(
+        canonical=nginx_host(config.app.domain),
+        server_names=tuple(map(nginx_host, names)),
+        primary_names=tuple(nginx_host(n) for n in names if n not in config.app.aliases),
+        aliases=tuple(map(nginx_host, config.app.aliases)),
+    )
 
 
 def default_csp(config: PortsideConfig) -> str:
@@ -78,7 +93,7 @@ def render_site(config: PortsideConfig, inputs: SiteInputs) -> str:
         config.gateway.content_security_policy
     )
     # Header values sit inside "..." in the template, the release in a comment: spaces are fine there.
-    gw = config.gateway.model_copy(update={"permissions_policy": QuotedText(config.gateway.permissions_policy)})
+    gw = config.gateway.model_copy(update={"permissions_policy": HeaderText(config.gateway.permissions_policy)})
     return nginx_template("site.conf.j2").render(
         app=config.app,
         release=QuotedText(inputs.release),
@@ -94,10 +109,7 @@ def render_site(config: PortsideConfig, inputs: SiteInputs) -> str:
         http_port=inputs.http_port,
         https_port=inputs.https_port,
         https_suffix=https_suffix,
-        canonical=config.app.domain,
-        server_names=server_names(config),
-        primary_names=tuple(n for n in server_names(config) if n not in config.app.aliases),
-        aliases=config.app.aliases,
+        **_names(config),
         cert=inputs.cert,
         key=inputs.key,
         site_root=inputs.site_root,
@@ -139,5 +151,5 @@ def render_default_servers(http_port: int, https_port: int | None) -> str:
 def render_bootstrap(config: PortsideConfig, acme_root: Path, http_port: int) -> str:
     """HTTP-only phase before the first certificate: the challenge and a holding page, nothing that
     references certificate files that do not exist yet."""
-    return nginx_template("bootstrap.conf.j2").render(app=config.app, server_names=server_names(config),
-                                                acme_root=acme_root, http_port=http_port)
+    return nginx_template("bootstrap.conf.j2").render(app=config.app, server_names=_names(config)["server_names"],
+                                                      acme_root=acme_root, http_port=http_port)
