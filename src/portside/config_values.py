@@ -166,7 +166,7 @@ _REGISTRY = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z
 _IMAGE = (rf"python|node|(?:{_REGISTRY}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
           r"(?:@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,})?")
 BaseImage = Annotated[str, _shape(_IMAGE, "must be 'python', 'node' or a Docker image reference",
-                                      "'python', 'node', or an image such as 'python:3.12-slim'")]
+                                  "'python', 'node', or an image such as 'python:3.12-slim'")]
 
 
 def relative_path(path: str) -> str:
@@ -195,14 +195,17 @@ FilePath = Annotated[str, AfterValidator(file_path)]
 
 _EMAIL_DOMAIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
 Email = Annotated[str, _shape(rf"[A-Za-z0-9._%+-]+@{_EMAIL_DOMAIN}", "must be a plain e-mail address",
-                                  "an address such as 'ops@example.com' (no name, brackets or spaces)")]
+                              "an address such as 'ops@example.com' (no name, brackets or spaces)")]
 
 
 def http_url(url: str) -> str:
     fix = "an http(s) URL such as 'https://gitlab.example.com/api/v4', without spaces or a user:password@ part"
     if not re.fullmatch(r"[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+", url):
         raise refuse("must be a URL of printable ASCII without spaces, quotes or control characters", url, fix)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced '[' in the host
+        raise refuse("is not a valid URL", url, fix) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise refuse("must be an http:// or https:// URL with a host", url, fix)
     if "@" in parts.netloc:
@@ -233,9 +236,9 @@ def env(values: dict[str, str]) -> dict[str, str]:
         if not ENV_NAME.fullmatch(key):
             raise refuse("environment variable name is invalid", key,
                          "names may hold letters, digits and '_' and must not start with a digit")
-        if any(c in value for c in "\x00\r\n"):
-            raise refuse(f"the value of {key} holds a NUL or line break", key,
-                         "one line per value; put multi-line secrets in a file the app reads")
+        if any(c in value for c in "\x00\r\n"):  # the value itself is not shown: it may be a secret
+            raise ValueError(f"the value of {key} holds a NUL or line break. Fix: one line per value; put "
+                             "multi-line text in a file the app reads")
     return values
 
 
@@ -246,6 +249,9 @@ def command(text: str) -> str:
     if "\x00" in text:
         raise refuse("must not contain a NUL character", text, "remove it")
     return text
+
+
+Command = Annotated[str, AfterValidator(command)]
 
 
 # -- short nginx and Docker values --------------------------------------------------------------------------
@@ -259,6 +265,3 @@ NginxRate = Annotated[str, _shape(r"[1-9][0-9]*r/[sm]", "must be an nginx rate",
                                   "requests per second or minute per client IP, e.g. '20r/s'")]
 MemorySize = Annotated[str, _shape(r"[1-9][0-9]*[kmg]", "must be a Docker memory size",
                                    "a size such as '512m' or '1g'")]
-
-
-Command = Annotated[str, AfterValidator(command)]

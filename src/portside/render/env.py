@@ -87,8 +87,9 @@ def _refuse(where: str, value: object, reason: str) -> GatewayError:
     return GatewayError(
         f"{where}: refusing to write {str(value)!r} into the nginx config: {reason} (nginx could read it as "
         "syntax: end a directive, start a new one, or expand a variable).",
-        fix="change that value in portside.toml ('portside check' names the key); for a path, use a state "
-            "folder whose path has no spaces, quotes or any of ; { } $ \\")
+        fix="change that value in portside.toml ('portside check' names the key); for a path (the state "
+            "folder, or the app folder holding manual certificates), use one without spaces, quotes or any of "
+            "; { } $ \\")
 
 
 def checked(value: object, where: str) -> object:
