@@ -67,3 +67,25 @@ def test_env_file_values_are_secret(tmp_path: Path) -> None:
     env.write_text("not a pair\n")
     with pytest.raises(ConfigError, match=r"\.env:1: expected KEY=value"):
         read_env_file(env)
+
+
+def test_key_paths_with_control_characters_are_printed_escaped() -> None:
+    """A quoted TOML key with a control character is part of the key path: it must not reach the terminal raw."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config('[app]\nname = "demo"\n[backend]\nenv = { "A\\u001b[2JB" = 1 }\n')
+    (problem,) = caught.value.problems
+    assert problem.isprintable(), problem
+    assert problem.startswith("portside.toml: backend.env.'A\\x1b[2JB': ")
+
+
+@pytest.mark.parametrize(("key", "value"), [("app.name", "demo"), ("gateway.max_body_size", "10m"),
+                                            ("gateway.rate_limit", "20r/s"), ("backend.memory", "512m"),
+                                            ("app.domain", "board.example.com"), ("deploy.branch", "main")])
+def test_a_trailing_newline_is_refused(key: str, value: str) -> None:
+    """L2: '$' also matches before a final newline; every check must match the whole value."""
+    section, field = key.split(".")
+    sections: dict[str, list[str]] = {"app": ['name = "demo"'], "backend": [], "gateway": [], "deploy": []}
+    sections[section] = [x for x in sections[section] if not x.startswith(field)] + [f'{field} = "{value}\\n"']
+    text = "".join(f"[{name}]\n" + "".join(f"{x}\n" for x in lines) for name, lines in sections.items())
+    with pytest.raises(ConfigError, match=rf"portside.toml: {key}: .*\\n"):
+        parse_config(text)

@@ -13,11 +13,12 @@ import pytest
 from portside.config import parse_config
 from portside.execute import certs
 from portside.execute.gateway import nginx_version
-from portside.render.gateway import GatewayInputs, SiteInputs, render_gateway, render_site
+from portside.render.gateway import GatewayInputs, SiteInputs, render_bootstrap, render_gateway, render_site
 
 GOLDEN = Path(__file__).parent / "golden"
 BASE = '[app]\nname = "{name}"\ndomain = "{domain}"\n{extra_app}{sections}'
 FULL = "[frontend]\n[backend]\n"
+MANUAL_TLS = '[tls]\nmode = "manual"\ncert = "c.pem"\nkey = "k.pem"\n'
 
 CASES: dict[str, tuple[str, dict[str, object]]] = {
     "local-default": (BASE.format(name="board", domain="localhost", extra_app="", sections=FULL), {}),
@@ -40,6 +41,20 @@ CASES: dict[str, tuple[str, dict[str, object]]] = {
                      {"service_port": 7077}),
     "custom-csp": (BASE.format(name="csp", domain="localhost", extra_app="",
                                sections=FULL + "[gateway]\ncontent_security_policy = \"default-src 'self'\"\n"), {}),
+    # Edge values the allow-lists accept (issue 8): each must still be a valid config for the real nginx.
+    "edge-csp-semicolons": (BASE.format(
+        name="edge-csp", domain="board.example.com", extra_app="",
+        sections=FULL + MANUAL_TLS + "[gateway]\ncontent_security_policy = \"default-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; report-uri /api/csp\"\npermissions_policy = \"camera=(), geolocation=(self)\"\n"), {}),
+    "edge-ipv6-domain": (BASE.format(name="edge-ipv6", domain="2001:db8::10", extra_app='aliases = ["::1"]\n',
+                                     sections=FULL + MANUAL_TLS), {}),
+    "edge-idn-domain": (BASE.format(name="edge-idn", domain="xn--bcher-kva.example",
+                                    extra_app='aliases = ["www.xn--bcher-kva.example", "192.0.2.10"]\n',
+                                    sections=FULL + MANUAL_TLS), {}),
+    "edge-paths": (BASE.format(name="edge-paths", domain="localhost", extra_app="",
+                               sections="[frontend]\nassets_path = \"/static.v2/_app~x/\"\n[backend]\n"
+                               "health_path = \"/v1.0/health\"\n[gateway]\napi_prefix = \"/v1.0/~api\"\n"
+                               "strip_prefix = true\nwebsocket_paths = [\"/v1.0/~api/ws.live/\"]\n"), {}),
 }
 
 
@@ -94,6 +109,13 @@ def test_local_names_get_no_hsts() -> None:
     conf = render_site(parse_config(CASES["local-default"][0]), _inputs(GOLDEN_ROOT))
     assert "Strict-Transport-Security" not in conf
     assert "server_name localhost 127.0.0.1;" in conf
+
+
+def test_ipv6_names_are_bracketed_as_nginx_matches_them() -> None:
+    """nginx compares server_name with the Host header, which writes an IPv6 literal as '[2001:db8::10]'."""
+    config = parse_config(CASES["edge-ipv6-domain"][0])
+    assert "server_name [2001:db8::10] [::1];" in render_bootstrap(config, GOLDEN_ROOT / "acme", 80)
+    assert "return 308 https://[2001:db8::10]$request_uri;" in render_site(config, _inputs(GOLDEN_ROOT, https_port=443))
 
 
 def test_tls_without_cert_is_refused() -> None:

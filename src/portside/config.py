@@ -13,16 +13,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from portside import config_values as v
 from portside.errors import ConfigError
 
 CONFIG_NAME = "portside.toml"
-
-_SIZE = r"^[1-9][0-9]*[kKmMgG]?$"
-_RATE = r"^[1-9][0-9]*r/[sm]$"
-_NAME = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
-_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 class _Model(BaseModel):
@@ -30,82 +26,46 @@ class _Model(BaseModel):
 
 
 class AppSection(_Model):
-    name: str = Field(pattern=_NAME)
-    domain: str = "localhost"
-    aliases: tuple[str, ...] = ()
-
-    @field_validator("domain", "aliases")
-    @classmethod
-    def _hostnames(cls, value: Any) -> Any:
-        for name in (value,) if isinstance(value, str) else value:
-            _check_hostname(name)
-        return value
-
-
-def _check_hostname(name: str) -> None:
-    if name == "localhost":
-        return
-    try:
-        ipaddress.ip_address(name)
-        return
-    except ValueError:
-        pass
-    labels = name.lower().split(".")
-    if name != name.lower() or len(name) > 253 or not all(_HOST_LABEL.match(p) for p in labels):
-        raise ValueError(f"not a valid host name: {name!r} (lower-case letters, digits, '-' and '.')")
+    name: v.AppName
+    domain: v.HostName = "localhost"
+    aliases: tuple[v.HostName, ...] = ()
 
 
 class FrontendSection(_Model):
-    path: str = "frontend"
-    dockerfile: str = "Dockerfile"
-    output_dir: str = "dist"
-    assets_path: str = Field(default="/assets/", pattern=r"^/[A-Za-z0-9._/-]*/$")
-    base_image: str = "node"
+    path: v.RelativePath = "frontend"
+    dockerfile: v.RelativePath = "Dockerfile"
+    output_dir: v.RelativePath = "dist"
+    assets_path: v.UrlFolder = "/assets/"
+    base_image: v.BaseImage = "node"
 
 
 class BackendSection(_Model):
-    path: str = "backend"
-    dockerfile: str = "Dockerfile"
+    path: v.RelativePath = "backend"
+    dockerfile: v.RelativePath = "Dockerfile"
     port: int = Field(default=8000, ge=1, le=65535)
-    health_path: str = Field(default="/api/health", pattern=r"^/")
+    health_path: v.RequestPath = "/api/health"
     replicas: int = Field(default=2, ge=1, le=32)
-    env: dict[str, str] = Field(default_factory=dict)
-    env_file: str | None = None
-    memory: str = Field(default="512m", pattern=r"^[1-9][0-9]*[kmg]$")
+    env: v.EnvMap = Field(default_factory=dict)
+    env_file: v.FilePath | None = None
+    memory: v.MemorySize = "512m"
     cpus: float = Field(default=1.0, gt=0, le=64)
     allow_root: bool = False
     health_timeout: int = Field(default=60, ge=1, le=600)
-    base_image: str = "python"
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
-                raise ValueError(f"environment variable name {key!r} is invalid")
-        return value
+    base_image: v.BaseImage = "python"
 
 
 class GatewaySection(_Model):
-    api_prefix: str = Field(default="/api", pattern=r"^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$")
+    api_prefix: v.ApiPrefix = "/api"
     strip_prefix: bool = False
-    websocket_paths: tuple[str, ...] = ("/api/ws/",)
-    max_body_size: str = Field(default="10m", pattern=_SIZE)
-    rate_limit: str = Field(default="20r/s", pattern=_RATE)
+    websocket_paths: tuple[v.UrlFolder, ...] = ("/api/ws/",)
+    max_body_size: v.NginxSize = "10m"
+    rate_limit: v.NginxRate = "20r/s"
     rate_burst: int = Field(default=40, ge=0, le=100000)
     conn_limit: int = Field(default=100, ge=1, le=65535)
     proxy_read_timeout: int = Field(default=60, ge=1, le=86400)
     websocket_timeout: int = Field(default=3600, ge=1, le=86400)
-    permissions_policy: str = "camera=(self), microphone=(self), display-capture=(self), geolocation=()"
-    content_security_policy: str | None = None
-
-    @field_validator("websocket_paths")
-    @classmethod
-    def _ws_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for path in value:
-            if not re.match(r"^/[A-Za-z0-9._~/-]*/$", path) or path == "/":
-                raise ValueError(f"{path!r} must be a path that starts and ends with '/', e.g. '/api/ws/'")
-        return value
+    permissions_policy: v.PolicyText = "camera=(self), microphone=(self), display-capture=(self), geolocation=()"
+    content_security_policy: v.CspText | None = None
 
 
 class TlsMode(str, Enum):
@@ -117,11 +77,11 @@ class TlsMode(str, Enum):
 
 class TlsSection(_Model):
     mode: TlsMode = TlsMode.self_signed
-    cert: str | None = None
-    key: str | None = None
-    email: str | None = None
-    directory_url: str = "https://acme-v02.api.letsencrypt.org/directory"
-    ca_bundle: str | None = None  # trust for the ACME directory's own TLS (a private CA, Pebble)
+    cert: v.FilePath | None = None
+    key: v.FilePath | None = None
+    email: v.Email | None = None
+    directory_url: v.HttpUrl = "https://acme-v02.api.letsencrypt.org/directory"
+    ca_bundle: v.FilePath | None = None  # trust for the ACME directory's own TLS (a private CA, Pebble)
     key_type: Literal["ecdsa", "rsa"] = "ecdsa"
     preflight: bool = True  # check DNS and port 80 through the public name before asking the CA
     bootstrap: Literal["holding", "app"] = "holding"  # before the first certificate: a holding page, or the app
@@ -137,26 +97,18 @@ class TlsSection(_Model):
 
 
 class DeploySection(_Model):
-    branch: str = Field(default="main", pattern=r"^[A-Za-z0-9._/-]+$")
+    branch: v.Branch = "main"
     keep_releases: int = Field(default=5, ge=1, le=100)
     drain_seconds: int = Field(default=30, ge=0, le=3600)
-    smoke_paths: tuple[str, ...] = ()
-    repository: str | None = None
-    test_command: str | None = None
-    credentials_file: str | None = None
-    notify_url: str | None = None
-    status_api: str | None = None
+    smoke_paths: tuple[v.RequestPath, ...] = ()
+    repository: v.Repository | None = None
+    test_command: v.Command | None = None
+    credentials_file: v.FilePath | None = None
+    notify_url: v.HttpUrl | None = None
+    status_api: v.HttpUrl | None = None
     status_provider: Literal["gitlab", "github"] = "gitlab"
-    status_project: str | None = None
-    status_token_file: str | None = None
-
-    @field_validator("smoke_paths")
-    @classmethod
-    def _paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for path in value:
-            if not path.startswith("/"):
-                raise ValueError(f"{path!r} must start with '/'")
-        return value
+    status_project: v.StatusProject | None = None
+    status_token_file: v.FilePath | None = None
 
 
 class PortsideConfig(_Model):
@@ -230,7 +182,9 @@ FIXES: dict[str, str] = {
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc if not str(p).startswith("function-after"))
+    """The key path; a key holding a control character (a quoted TOML key) is shown escaped."""
+    parts = [str(p) for p in loc if not str(p).startswith("function-after")]
+    return ".".join(p if p.isprintable() else ascii(p) for p in parts)
 
 
 def _format_error(file: str, err: Any, model: type[BaseModel]) -> str:
@@ -256,7 +210,7 @@ def _format_error(file: str, err: Any, model: type[BaseModel]) -> str:
 
 def _generic(path: str) -> str:
     """'gateway.websocket_paths.0' -> 'gateway.websocket_paths' (list items share their key's advice)."""
-    return re.sub(r"(\.\d+)+$", "", path)
+    return re.sub(r"(\.\d+)+\Z", "", path)
 
 
 def _known_keys(model: type[BaseModel], parent: str) -> list[str]:
@@ -336,7 +290,7 @@ def read_env_file(path: Path) -> dict[str, SecretStr]:
         if not line or line.startswith("#"):
             continue
         key, sep, value = line.removeprefix("export ").partition("=")
-        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key.strip()):
+        if not sep or not v.ENV_NAME.fullmatch(key.strip()):
             raise ConfigError([f"{path}:{number}: expected KEY=value. "
                                "Fix: one variable per line, e.g. DB_PASSWORD=..."])
         value = value.strip()

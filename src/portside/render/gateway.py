@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portside.config import PortsideConfig, TlsMode, _is_local_name
-from portside.render.env import template
+from portside.render.env import CspText, HeaderText, NginxText, QuotedText, checked, nginx_template
 
 NginxVersion = tuple[int, int, int]
 
@@ -40,6 +40,21 @@ def server_names(config: PortsideConfig) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def nginx_host(name: str) -> str:
+    """A name as nginx matches it against the Host header: an IPv6 literal in brackets, '[2001:db8::1]'."""
+    return f"[{name}]" if ":" in name else name
+
+
+def _names(config: PortsideConfig) -> dict[str, object]:
+    names = server_names(config)
+    return dict(
+        canonical=nginx_host(config.app.domain),
+        server_names=tuple(map(nginx_host, names)),
+        primary_names=tuple(nginx_host(n) for n in names if n not in config.app.aliases),
+        aliases=tuple(map(nginx_host, config.app.aliases)),
+    )
+
+
 def default_csp(config: PortsideConfig) -> str:
     return (
         "default-src 'self'; connect-src 'self'; img-src 'self' data: blob:; "
@@ -48,22 +63,24 @@ def default_csp(config: PortsideConfig) -> str:
     )
 
 
-def _proxy_pass(config: PortsideConfig, upstream: str) -> str:
+def _proxy_pass(config: PortsideConfig, upstream: str) -> NginxText:
+    """The proxy block, built here as nginx text; the values inside it are checked first."""
     gw = config.gateway
     pad = " " * 8
+    checked(upstream, "proxy_pass")
     if not gw.strip_prefix:
         # No URI part: the request URI goes to the backend exactly as the client sent it.
-        return f"{pad}proxy_pass http://{upstream};"
+        return NginxText(f"{pad}proxy_pass http://{upstream};")
     # Strip the prefix without decoding or normalizing the rest of the URI.
-    prefix = re.escape(gw.api_prefix)
-    return "\n".join(
+    prefix = re.escape(str(checked(gw.api_prefix, "proxy_pass")))
+    return NginxText("\n".join(
         [
             f"{pad}rewrite ^ $request_uri;",
             f"{pad}rewrite ^{prefix}(?<ps_rest>/.*)$ $ps_rest break;",
             f"{pad}return 400;",
             f"{pad}proxy_pass http://{upstream}$ps_rest;",
         ]
-    )
+    ))
 
 
 def render_site(config: PortsideConfig, inputs: SiteInputs) -> str:
@@ -75,25 +92,24 @@ def render_site(config: PortsideConfig, inputs: SiteInputs) -> str:
     csp = default_csp(config) if config.gateway.content_security_policy is None else (
         config.gateway.content_security_policy
     )
-    return template("site.conf.j2").render(
+    # Header values sit inside "..." in the template, the release in a comment: spaces are fine there.
+    gw = config.gateway.model_copy(update={"permissions_policy": HeaderText(config.gateway.permissions_policy)})
+    return nginx_template("site.conf.j2").render(
         app=config.app,
-        release=inputs.release,
+        release=QuotedText(inputs.release),
         id=ident,
-        gw=config.gateway,
+        gw=gw,
         assets_path=config.frontend.assets_path if config.frontend else "/assets/",
         frontend=config.frontend is not None,
         backend=config.backend is not None,
         upstreams=inputs.upstreams if config.backend is not None else None,
         tls=tls,
         hsts=tls and not _is_local_name(config.app.domain),
-        csp=csp,
+        csp=CspText(csp),
         http_port=inputs.http_port,
         https_port=inputs.https_port,
         https_suffix=https_suffix,
-        canonical=config.app.domain,
-        server_names=server_names(config),
-        primary_names=tuple(n for n in server_names(config) if n not in config.app.aliases),
-        aliases=config.app.aliases,
+        **_names(config),
         cert=inputs.cert,
         key=inputs.key,
         site_root=inputs.site_root,
@@ -116,7 +132,7 @@ class GatewayInputs:
 
 
 def render_gateway(inputs: GatewayInputs) -> str:
-    return template("gateway.conf.j2").render(
+    return nginx_template("gateway.conf.j2").render(
         prefix=inputs.prefix,
         sites_dir=inputs.sites_dir,
         http_port=inputs.http_port,
@@ -129,11 +145,11 @@ def render_gateway(inputs: GatewayInputs) -> str:
 def render_default_servers(http_port: int, https_port: int | None) -> str:
     """The catch-all servers alone, for a system nginx that has no default server of its own."""
     header = "# managed by portside: requests for unknown Host names are dropped.\n"
-    return header + template("default-servers.conf.j2").render(http_port=http_port, https_port=https_port)
+    return header + nginx_template("default-servers.conf.j2").render(http_port=http_port, https_port=https_port)
 
 
 def render_bootstrap(config: PortsideConfig, acme_root: Path, http_port: int) -> str:
     """HTTP-only phase before the first certificate: the challenge and a holding page, nothing that
     references certificate files that do not exist yet."""
-    return template("bootstrap.conf.j2").render(app=config.app, server_names=server_names(config),
-                                                acme_root=acme_root, http_port=http_port)
+    return nginx_template("bootstrap.conf.j2").render(app=config.app, server_names=_names(config)["server_names"],
+                                                      acme_root=acme_root, http_port=http_port)
