@@ -60,7 +60,7 @@ def _ctx(state_dir: Path | None) -> Context:
 
 
 def _say(message: str) -> None:
-    err.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}", highlight=False)
+    err.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {escape(message)}", highlight=False)
 
 
 def _guard(fn: Callable[[], Any]) -> Any:
@@ -68,14 +68,14 @@ def _guard(fn: Callable[[], Any]) -> Any:
         return fn()
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except PortsideError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         if exc.detail:
             err.print(exc.detail.rstrip(), highlight=False, markup=False, style="dim")
         if exc.fix:
-            err.print(f"[bold]fix:[/] {exc.fix}", highlight=False, soft_wrap=True)
+            err.print(f"[bold]fix:[/] {escape(exc.fix)}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("[bold red]interrupted[/]")
@@ -111,12 +111,12 @@ def init(
     def go() -> None:
         written, kept, found = init_project(directory, name)
         for line in found:
-            err.print(f"detected {line}")
+            err.print(f"detected {escape(line)}")
         for path in written:
-            err.print(f"[green]wrote[/] {path}")
+            err.print(f"[green]wrote[/] {escape(str(path))}")
         for path in kept:
-            err.print(f"[yellow]kept[/] {path} (exists; not overwritten)")
-        err.print(f"next: portside check {directory}  then  portside up --local {directory}")
+            err.print(f"[yellow]kept[/] {escape(str(path))} (exists; not overwritten)")
+        err.print(escape(f"next: portside check {directory}  then  portside up --local {directory}"))
 
     _guard(go)
 
@@ -136,8 +136,8 @@ def check(directory: DirArg = Path("."), as_json: JsonOpt = False) -> None:
         if as_json:
             out.print_json(json.dumps({"ok": True, "config": config.model_dump(mode="json")}, default=str))
         else:
-            err.print(f"[green]ok[/] {directory / CONFIG_NAME}: app {config.app.name}, domain {config.app.domain}, "
-                      f"tls {config.tls.mode.value}")
+            err.print("[green]ok[/] " + escape(f"{directory / CONFIG_NAME}: app {config.app.name}, domain "
+                                               f"{config.app.domain}, tls {config.tls.mode.value}"))
 
     _guard(go)
 
@@ -359,8 +359,8 @@ def releases(
         for column in ("release", "ref", "status", "created", "frontend image", "backend image"):
             table.add_column(column)
         for r in rows:
-            table.add_row(str(r.number), r.git_ref, r.status, r.created_at, r.frontend_image or "-",
-                          r.backend_image or "-")
+            table.add_row(*(escape(str(v)) for v in (r.number, r.git_ref, r.status, r.created_at,
+                                                     r.frontend_image or "-", r.backend_image or "-")))
         out.print(table)
 
     _guard(go)
@@ -524,8 +524,8 @@ def pipelines(
         for column in ("#", "app", "commit", "trigger", "status", "step", "release", "error"):
             table.add_column(column)
         for p in rows:
-            table.add_row(str(p.id), p.app, p.sha[:12], p.trigger, p.status, p.step or "", str(p.release or ""),
-                          (p.error or "")[:80])
+            table.add_row(*(escape(str(v)) for v in (p.id, p.app, p.sha[:12], p.trigger, p.status, p.step or "",
+                                                     p.release or "", (p.error or "")[:80])))
         out.print(table)
 
     _guard(go)
@@ -581,8 +581,9 @@ def certs_list(ctx: typer.Context, state_dir: StateOpt = None, as_json: JsonOpt 
         for column in ("app", "mode", "names", "issuer", "expires", "days left", "next renewal", "last failure"):
             table.add_column(column)
         for r in rows:
-            table.add_row(r["app"], r["mode"], ", ".join(r["names"]), r["issuer"] or "-", r["expires"] or "missing",
-                          str(r["days_left"]), r["renews"] or "-", r["last_error"] or "")
+            table.add_row(*(escape(str(v)) for v in (r["app"], r["mode"], ", ".join(r["names"]), r["issuer"] or "-",
+                                                     r["expires"] or "missing", r["days_left"], r["renews"] or "-",
+                                                     r["last_error"] or "")))
         out.print(table)
 
     _guard(go)
@@ -607,7 +608,7 @@ def certs_renew(
         results = [renew_app(pctx, store, app_name, _say, force)] if app_name else renew_all(pctx, store, _say, force)
         for r in results:
             colour = {"renewed": "green", "failed": "red", "backing-off": "yellow"}.get(r.outcome, "dim")
-            err.print(f"[{colour}]{r.outcome}[/] {r.app}: {r.detail}", highlight=False)
+            err.print(f"[{colour}]{r.outcome}[/] {escape(f'{r.app}: {r.detail}')}", highlight=False)
         if any(r.outcome == "failed" for r in results):
             raise typer.Exit(7)
 
@@ -648,8 +649,8 @@ def pipeline_logs(
             current = store.get(number)
             if not follow or current is None or current.status not in ("queued", "running"):
                 if current is not None and current.status not in ("queued", "running"):
-                    err.print(f"pipeline {number}: {current.status}"
-                              + (f" ({current.error})" if current.error else ""), highlight=False)
+                    err.print(escape(f"pipeline {number}: {current.status}"
+                                     + (f" ({current.error})" if current.error else "")), highlight=False)
                 return
             time.sleep(0.3)
 

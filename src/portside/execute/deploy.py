@@ -239,7 +239,7 @@ class Deployer:
     def _Preflight(self, action: Preflight, plan: Plan) -> None:  # noqa: N802
         assert self.client is not None  # connects, or says how to start Docker
         for note in self.gateway.prepare():  # the main file; free ports; catch-all servers
-            self.say(f"[yellow]note[/]: {note}")
+            self.say(f"note: {note}")
         self.ctx.paths.root.mkdir(parents=True, exist_ok=True)
         _make_traversable(self.ctx.paths.root, self.ctx.paths.root)
 
@@ -278,7 +278,7 @@ class Deployer:
             return
         shown = user or "root (no USER line)"
         if action.allow_root:
-            self.say(f"[bold yellow]WARNING[/]: {action.tag} runs as {shown}; allowed by backend.allow_root. "
+            self.say(f"WARNING: {action.tag} runs as {shown}; allowed by backend.allow_root. "
                      "A compromise of the app is then root inside the container.")
             return
         raise BuildError(f"the backend image {action.tag} runs as {shown}.",

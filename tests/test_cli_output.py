@@ -1,0 +1,22 @@
+"""What people read: user-facing text survives Rich (brackets in values, names and paths are never markup)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import cli, write_files
+
+
+def test_a_value_in_an_error_is_printed_whole(tmp_path: Path) -> None:
+    write_files(tmp_path, {"portside.toml": '[app]\nname = "a[b]c"\n[frontend]\npath = "."\n'})
+    result = cli("check", tmp_path)
+    assert result.code == 2
+    assert "'a[b]c'" in result.err, result.err  # Rich would swallow '[b]' as a style tag
+
+
+def test_brackets_in_paths_and_values_are_printed_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "team[red]board[/]"
+    write_files(folder, {"portside.toml": '[app]\nname = "board"\n[frontend]\npath = "web[bold]"\n'})
+    result = cli("check", folder)
+    assert result.code == 2
+    assert "team[red]board[/]" in result.err and "web[bold]" in result.err, result.err
