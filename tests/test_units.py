@@ -4,8 +4,11 @@ tried against the real serve and nginx with the kernel's equivalent rule."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -101,6 +104,41 @@ def test_the_gateway_unit_runs_the_private_gateway_portside_manages(tmp_path: Pa
     assert _directive(unit, "PIDFile") == str(gateway.pid_file)
     assert _directive(unit, "ConditionPathExists") == str(gateway.conf)
     assert _directive(unit, "ReadWritePaths") == str(gateway.prefix)
+
+
+def _site(port: int, text: str) -> str:
+    return (f"server {{\n    listen 127.0.0.1:{port};\n    server_name localhost;\n"
+            f"    location / {{ return 200 \"{text}\\n\"; }}\n}}\n")
+
+
+def test_portside_reloads_the_nginx_the_gateway_unit_started(tmp_path: Path) -> None:
+    """The documented first start: 'up' starts nginx once (then it ends with that command); the unit's
+    ExecStartPre/ExecStart start it again; the next deploy reloads that master instead of starting another."""
+    state, port = tmp_path / "state", free_port()
+    gateway = PrivateGateway(Paths(state).gateway, port, None)
+    gateway.prepare()
+    gateway.deploy_site("unit", _site(port, "first"))  # no master yet: portside starts one
+    first = gateway.master_pid()
+    assert first is not None
+    os.kill(first, signal.SIGQUIT)  # what ends with 'systemd-run ... portside up' (ports.json stays)
+    deadline = time.monotonic() + 10
+    while gateway.master_pid() is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    unit = render_units(UnitInputs(nginx=Path(gateway.binary), state_dir=state))["portside-gateway.service"]
+    started = None
+    try:
+        for key in ("ExecStartPre", "ExecStart"):
+            result = subprocess.run(shlex.split(_directive(unit, key)), capture_output=True, text=True, timeout=30)
+            assert result.returncode == 0, (key, result.stderr)
+        started = int(Path(_directive(unit, "PIDFile")).read_text())
+        assert _get(f"http://127.0.0.1:{port}/", time.monotonic() + 10, host="localhost")[1] == b"first\n"
+        again = PrivateGateway(Paths(state).gateway, port, None)
+        assert again.prepare() == []  # recognises the running master and its ports
+        again.deploy_site("unit", _site(port, "second"))
+        assert again.master_pid() == started  # reloaded, not a second nginx
+        assert _get(f"http://127.0.0.1:{port}/", time.monotonic() + 10, host="localhost")[1] == b"second\n"
+    finally:
+        gateway.stop()
 
 
 def _mdwe(*argv: str) -> list[str]:
