@@ -10,7 +10,7 @@ for pair in nginx:nginx dockerd:docker.io debootstrap:debootstrap curl:curl; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need_apt+=("$pkg")
 done
 if [ "${PORTSIDE_TEST_TOOLS:-0}" = 1 ]; then
-  for pair in chromium:chromium wrk:wrk caddy:caddy pebble:pebble ip:iproute2 git:git; do
+  for pair in chromium:chromium wrk:wrk caddy:caddy pebble:pebble ip:iproute2 git:git systemd-analyze:systemd; do
     cmd=${pair%%:*}; pkg=${pair##*:}
     command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
   done

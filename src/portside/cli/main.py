@@ -709,24 +709,38 @@ def hooks(
 @app.command()
 def export(
     target: Annotated[str, typer.Argument(help="jenkins (Jenkinsfile), gitlab-ci (.gitlab-ci.yml) or systemd "
-                                          "(portside.service for 'portside serve')")],
+                                          "(portside.service for 'portside serve', portside-gateway.service for "
+                                          "the private gateway, and a renewal timer)")],
     directory: DirArg = Path("."),
-    out_file: Annotated[Path | None, typer.Option("--out", help="write here (default: print)")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="write here (default: print); for systemd a "
+                                                  "folder, one file per unit")] = None,
     agent: Annotated[str, typer.Option(help="Jenkins agent label / GitLab runner tag on the deploy server")]
     = "deploy-server",
 ) -> None:
     """Write CI files for teams that must use Jenkins or GitLab CI (CI builds, portside releases), or the
-    systemd unit that runs 'portside serve' as a dedicated user."""
+    hardened systemd units that run 'portside serve' and the private gateway as a dedicated user."""
     import shutil as _shutil
 
-    from portside.render.export import TARGETS, render_export
+    from portside.render.export import TARGETS, UnitInputs, render_export, render_units, unit_warnings
 
     def go() -> None:
         if target not in TARGETS:
             raise ConfigError([f"export: unknown target {target!r}. Fix: one of {', '.join(TARGETS)}"])
+        units = UnitInputs(executable=Path(_shutil.which("portside") or "/usr/local/bin/portside"),
+                           nginx=Path(_shutil.which("nginx") or "/usr/sbin/nginx"))
+        for warning in unit_warnings(units) if target == "systemd" else []:
+            err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        if target == "systemd" and out_file is not None:
+            if out_file.exists() and not out_file.is_dir():
+                raise ConfigError([f"export systemd: --out {out_file} is a file, but there are several units. "
+                                   "Fix: give a folder, e.g. --out ./units"])
+            out_file.mkdir(parents=True, exist_ok=True)
+            for name, text in render_units(units).items():
+                (out_file / name).write_text(text)
+                err.print(f"[green]wrote[/] {out_file / name}")
+            return
         config = None if target == "systemd" else load_config(directory)
-        executable = Path(_shutil.which("portside") or "/usr/local/bin/portside")
-        text = render_export(target, config, agent=agent, executable=executable)
+        text = render_export(target, config, agent=agent, units=units)
         if out_file is None:
             out.print(text, markup=False, highlight=False, end="")
         else:
