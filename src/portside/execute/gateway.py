@@ -170,8 +170,10 @@ class PrivateGateway:
         return self.prefix / "ports.json"
 
     def running_ports(self) -> tuple[int, int | None] | None:
-        if self.master_pid() is None or not self._ports_file().exists():
+        if self.master_pid() is None:
             return None
+        if not self._ports_file().exists():  # started by its systemd unit, not by portside: read its main file
+            return _default_server_ports(self.conf)
         data = json.loads(self._ports_file().read_text())
         return data["http"], data["https"]
 
@@ -326,6 +328,17 @@ def _exited_or_draining(pid: int) -> bool:
     except OSError:
         return True
     return not title or b"shutting down" in title or b"worker" not in title
+
+
+def _default_server_ports(conf: Path) -> tuple[int, int | None] | None:
+    """The (HTTP, HTTPS) ports of the catch-all servers in a main file portside wrote."""
+    try:
+        text = conf.read_text()
+    except OSError:
+        return None
+    http = re.search(r"^\s*listen (\d+) default_server;", text, re.M)
+    https = re.search(r"^\s*listen (\d+) ssl default_server;", text, re.M)
+    return (int(http.group(1)), int(https.group(1)) if https else None) if http else None
 
 
 def _check_test(result: subprocess.CompletedProcess[str], fix: str) -> None:
