@@ -68,4 +68,5 @@ EXIT_CODES = {
     6: "gateway error (nginx config rejected or nginx would not start/reload); last good config kept",
     7: "certificate error",
     8: "another portside run holds the app's lock",
+    9: "'portside status': an app is DOWN or DEGRADED",
 }

@@ -291,32 +291,31 @@ def status(
     state_dir: StateOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Releases, containers, health and URLs."""
+    """What a request through the gateway gets now, each replica's state, certificates, recent events.
+
+    LIVE, DEGRADED (fewer healthy replicas than intended) or DOWN for each app; exit code 9 when one is not LIVE.
+    """
+    from portside.cli.status_view import app_lines
     from portside.execute.lifecycle import collect_status
 
     def go() -> None:
         data = collect_status(_ctx(state_dir), app_name)
         if as_json:
             out.print_json(json.dumps(data, default=str))
+            if any(a["state"] in ("DOWN", "DEGRADED") for a in data["apps"]):
+                raise typer.Exit(9)
             return
         if not data["apps"]:
             err.print("no apps deployed yet: portside up --local <dir>")
             return
-        for item in data["apps"]:
-            cert = item.get("certificate")
-            cert_text = ""
-            if cert:
-                cert_text = f"  certificate: {cert['mode']}, {cert['days_left']} days left"
-                if cert["last_error"]:
-                    cert_text += f" [red]renewal failing: {cert['last_error']}[/]"
-            table = Table(title=f"{item['name']}  {item['url']}  gateway: {item['gateway']}{cert_text}",
-                          title_justify="left")
-            for column in ("release", "ref", "status", "created", "backend replicas"):
-                table.add_column(column)
-            for rel in item["releases"]:
-                table.add_row(str(rel["number"]), rel["git_ref"], rel["status"], rel["created_at"],
-                              ", ".join(f"{c['name']} {c['state']} {c['health']}" for c in rel["containers"]) or "-")
-            out.print(table)
+        for number, item in enumerate(data["apps"]):
+            if number:
+                out.print()
+            for line in app_lines(item):
+                out.print(line, highlight=False, soft_wrap=True)
+        down = [a["name"] for a in data["apps"] if a["state"] in ("DOWN", "DEGRADED")]
+        if down:
+            raise typer.Exit(9)
 
     _guard(go)
 
@@ -447,6 +446,31 @@ def serve_cmd(
     from portside.web.app import serve
 
     _guard(lambda: serve(_ctx(state_dir), host, port, _say))
+
+
+@app.command()
+def reconcile(
+    state_dir: StateOpt = None,
+) -> None:
+    """Make the gateway match what runs: start the private gateway if it is down, route only to healthy replicas.
+
+    'portside serve' does this by itself (at start, on Docker events, every few seconds); this one-shot is for
+    the boot unit (after Docker and the gateway) and for hosts without serve.
+    """
+    from functools import partial
+
+    from portside.execute.notify import app_changed
+    from portside.execute.reconcile import reconcile_all
+    from portside.execute.store import Store
+    from portside.execute.supervise import Supervisor
+
+    def go() -> None:
+        ctx = _ctx(state_dir)
+        Supervisor(ctx, _say, partial(app_changed, ctx.paths.db))._gateways()
+        changes = reconcile_all(ctx, Store(ctx.paths.db), _say, partial(app_changed, ctx.paths.db))
+        err.print(f"{len(changes)} change(s)" if changes else "the gateway matches what runs", highlight=False)
+
+    _guard(go)
 
 
 @app.command()

@@ -23,10 +23,11 @@ import docker.errors
 from portside.config import PortsideConfig, TlsMode, read_env_file
 from portside.context import Context
 from portside.errors import BuildError, DeployError, GatewayError, PortsideError
-from portside.execute import certs, probe, runtime
+from portside.execute import certs, probe, runtime, site
 from portside.execute.base_images import BaseImageBuilder, resolve_base
 from portside.execute.gateway import Gateway, PrivateGateway, SystemGateway, nginx_version
 from portside.execute.git import source_ref
+from portside.execute.site import acme_dir
 from portside.execute.store import Release, Store, now
 from portside.plan import (
     Action,
@@ -48,7 +49,7 @@ from portside.plan import (
     Verify,
     config_hash,
 )
-from portside.render.gateway import SiteInputs, render_site
+from portside.render.gateway import render_site
 
 LOCAL_HTTP = 8080
 LOCAL_HTTPS = 8443
@@ -287,17 +288,7 @@ class Deployer:
 
     def cert_paths(self) -> certs.CertPair | None:
         """Where the certificate is (or will be, once EnsureCertificate ran)."""
-        tls = self.config.tls
-        if tls.mode is TlsMode.manual:
-            assert tls.cert and tls.key
-            return certs.CertPair((self.app_dir / tls.cert).resolve(), (self.app_dir / tls.key).resolve())
-        if tls.mode is TlsMode.self_signed:
-            folder = self.ctx.paths.certs(self.config.app.name)
-            return certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
-        if tls.mode is TlsMode.acme:
-            folder = acme_dir(self.ctx, self.config.app.name)
-            return certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
-        return None
+        return site.cert_paths(self.ctx, self.config, self.app_dir)
 
     def _EnsureCertificate(self, action: EnsureCertificate, plan: Plan) -> None:  # noqa: N802
         if action.mode == "manual":
@@ -322,13 +313,21 @@ class Deployer:
     def _StartReplicas(self, action: StartReplicas, plan: Plan) -> None:  # noqa: N802
         runtime.ensure_network(self.client, action.network, plan.app)
         env = runtime_env(self.config, self.app_dir) | {"PORTSIDE_RELEASE": str(plan.release)}
+        backend = self.config.backend
+        assert backend is not None
+        check = runtime.health_check(self.client, action.tag, action.port, backend.health_path,
+                                     backend.health_timeout)
+        if check is None:
+            self.say("  note: the image has no curl, wget, python3 or node for Docker's health check; "
+                     "portside probes the replicas from the host instead")
+        ports = runtime.allocate_ports(self.client, action.count)
         for index in range(action.count):
             replica = runtime.run_replica(
                 self.client, image=action.tag, name=f"{plan.app}-backend-r{plan.release}-{index + 1}",
                 network=action.network, port=action.port, env=env,
                 labels={runtime.LABEL_APP: plan.app, runtime.LABEL_RELEASE: str(plan.release),
                         runtime.LABEL_ROLE: "backend"},
-                memory=action.memory, cpus=action.cpus)
+                memory=action.memory, cpus=action.cpus, host_port=ports[index], healthcheck=check)
             self.run.replicas.append(replica)
             self.say(f"  {replica.name} on 127.0.0.1:{replica.host_port}")
 
@@ -443,24 +442,16 @@ class Deployer:
     # -- rendering and cleanup ----------------------------------------------------------------
 
     def render(self, plan: Plan) -> str:
-        site_root = self.facts.release_dir / "site" if self.config.frontend else self.facts.release_dir / "empty"
-        site_root.mkdir(parents=True, exist_ok=True)
-        _make_traversable(site_root, self.ctx.paths.root)
+        root = site.site_root(self.config, self.facts.release_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        _make_traversable(root, self.ctx.paths.root)
         self.ctx.paths.acme_webroot.mkdir(parents=True, exist_ok=True)
         _make_traversable(self.ctx.paths.acme_webroot, self.ctx.paths.root)
-        cert = self.run.cert or self.cert_paths()
-        return render_site(self.config, SiteInputs(
-            release=f"{plan.release} ({plan.ref})",
-            site_root=site_root,
-            acme_root=self.ctx.paths.acme_webroot,
+        return render_site(self.config, site.site_inputs(
+            self.ctx, self.config, label=f"{plan.release} ({plan.ref})", release_dir=self.facts.release_dir,
             upstreams=tuple(f"127.0.0.1:{r.host_port}" for r in self.run.replicas),
-            http_port=self.facts.http_port,
-            https_port=self.facts.https_port or 443,
-            cert=cert.cert if cert else None,
-            key=cert.key if cert else None,
-            nginx_version=self.facts.nginx_version,
-            service_port=service_port(self.ctx),
-        ))
+            http_port=self.facts.http_port, https_port=self.facts.https_port,
+            nginx_version=self.facts.nginx_version, admin_dir=self.app_dir, cert=self.run.cert))
 
     def _undo(self, plan: Plan) -> None:
         if self.run.switched:
@@ -485,10 +476,6 @@ class AcmeOptions:
     preflight: bool = True
     public_ip: str | None = None
     force: bool = False
-
-
-def acme_dir(ctx: Context, app: str) -> Path:
-    return ctx.paths.certs(app) / "acme"
 
 
 def acme_issuer(ctx: Context, config: PortsideConfig, say: Callable[[str], None], staging: bool = False) -> Any:
@@ -552,19 +539,6 @@ def ensure_acme_certificate(ctx: Context, config: PortsideConfig, gateway: Gatew
         raise
     say(f"  certificate issued for {', '.join(names)}")
     return issued
-
-
-DEFAULT_SERVICE_PORT = 7077
-
-
-def service_port(ctx: Context) -> int:
-    """Where 'portside serve' listens (it records its port when it starts); the gateway proxies /_portside/."""
-    import json
-
-    try:
-        return int(json.loads((ctx.paths.root / "service.json").read_text())["port"])
-    except (OSError, ValueError, KeyError):
-        return DEFAULT_SERVICE_PORT
 
 
 def _make_traversable(path: Path, top: Path) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 from portside.context import Context
 from portside.errors import ConfigError, PortsideError
 from portside.execute import runtime
-from portside.execute.deploy import replica_healthy
 from portside.execute.gateway import PrivateGateway, SystemGateway
 from portside.execute.store import Store
 
@@ -67,45 +66,55 @@ def _stop_private_gateway(ctx: Context, store: Store, say: Callable[[str], None]
 
 
 def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
+    """The truth about each app: what a request through the gateway gets now, each replica's state, and LIVE /
+    DEGRADED / DOWN when that differs from the release's intent."""
+    from portside.execute.reconcile import HealthStore, assess, view
+
     store = Store(ctx.paths.db)
     apps = [_app(store, name)] if name else store.apps()
-    client = None
+    client = runtime.connect() if apps else None
     result = []
-    for info in apps:
-        if client is None:
-            client = runtime.connect()
-        containers = runtime.app_containers(client, info["name"])
-        releases = []
-        config = _config(info)  # read once per app
-        health_path = config.backend.health_path if config and config.backend else None
-        for rel in store.releases(info["name"]):
-            mine = [c for c in containers if c.labels.get(runtime.LABEL_RELEASE) == str(rel.number)]
-            shown = []
-            for container in mine:
-                ports = container.attrs["NetworkSettings"]["Ports"] or {}
-                host_port = next((int(b[0]["HostPort"]) for b in ports.values() if b), None)
-                healthy = host_port is not None and health_path is not None and replica_healthy(host_port, health_path)
-                shown.append({"name": container.name, "state": container.status,
-                              "health": "healthy" if healthy else "unhealthy",
-                              "address": f"127.0.0.1:{host_port}" if host_port else None})
-            releases.append({"number": rel.number, "git_ref": rel.git_ref, "status": rel.status,
-                             "created_at": rel.created_at, "frontend_image": rel.frontend_image,
-                             "backend_image": rel.backend_image, "containers": shown})
-        https, http = info["https_port"], info["http_port"]
-        domain = config.app.domain if config else "localhost"
-        url = (f"https://{domain}{'' if https == 443 else f':{https}'}/" if https
-               else f"http://{domain}{'' if http == 80 else f':{http}'}/")
-        result.append({"name": info["name"], "url": url, "gateway": info["gateway_mode"],
-                       "current_release": info["current_release"], "releases": releases,
-                       "audit": store.audit_log(info["name"], 10)})
-    if client is not None:
-        client.close()
+    try:
+        for info in apps:
+            assert client is not None
+            containers = runtime.app_containers(client, info["name"])
+            config = _config(info)  # read once per app
+            health_path = config.backend.health_path if config and config.backend else None
+            state, _views, probes = assess(store, client, info)
+            releases = []
+            for rel in store.releases(info["name"]):
+                mine = [view(c, health_path) for c in containers
+                        if c.labels.get(runtime.LABEL_RELEASE) == str(rel.number)]
+                releases.append({"number": rel.number, "git_ref": rel.git_ref, "status": rel.status,
+                                 "created_at": rel.created_at, "frontend_image": rel.frontend_image,
+                                 "backend_image": rel.backend_image,
+                                 "containers": [_replica(v, rel.number == info["current_release"]) for v in mine]})
+            result.append({"name": info["name"], "url": _app_url(info, config), "gateway": info["gateway_mode"],
+                           "state": state.state, "reason": state.reason, "probes": probes,
+                           "current_release": info["current_release"], "releases": releases,
+                           "events": HealthStore(store).events(info["name"]),
+                           "audit": store.audit_log(info["name"], 10)})
+    finally:
+        if client is not None:
+            client.close()
     from portside.execute.renewal import cert_rows
 
     certificates = {row["app"]: row for row in cert_rows(ctx, store)}
     for item in result:
         item["certificate"] = certificates.get(item["name"])
     return {"apps": result}
+
+
+def _replica(v: Any, live: bool) -> dict[str, Any]:
+    return {"name": v.name, "state": v.state, "health": v.health, "address": v.address, "restarts": v.restarts,
+            "oom_killed": v.oom_killed, "role": "serving" if live else "draining" if v.state == "running" else "old"}
+
+
+def _app_url(info: dict[str, Any], config: Any) -> str:
+    https, http = info["https_port"], info["http_port"]
+    domain = config.app.domain if config else "localhost"
+    return (f"https://{domain}{'' if https == 443 else f':{https}'}/" if https
+            else f"http://{domain}{'' if http == 80 else f':{http}'}/")
 
 
 def _config(info: dict[str, Any]) -> Any:

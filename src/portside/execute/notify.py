@@ -80,6 +80,30 @@ class Notifier:
             self.store.audit(pipeline.app, "notify", f"pipeline {pipeline.id}", f"failed: {exc}")
 
 
+def app_changed(db: Path, app: str, old: str, new: str, reason: str) -> None:
+    """An app went down, degraded or recovered (or the gateway or a replica needed help): say so in the chat
+    and in the audit log. Opens its own store: the supervisor calls this from its own thread."""
+    store = Store(db)
+    try:
+        store.audit(app, "health", f"{old} -> {new}", reason)
+        info = store.app(app)
+        if info is None:
+            return
+        try:
+            url = load_config(Path(info["app_dir"])).deploy.notify_url
+        except PortsideError:
+            return
+        if not url:
+            return
+        icon = ":white_check_mark:" if new == "LIVE" else ":rotating_light:" if new == "DOWN" else ":warning:"
+        try:
+            chat(url, f"{icon} {app} is {new} (was {old}): {reason}")
+        except OSError as exc:
+            store.audit(app, "notify", f"{old} -> {new}", f"failed: {exc}")
+    finally:
+        store.close()
+
+
 def register_gitlab_hook(api: str, project: str, token: str, url: str, secret: str, branch: str) -> int:
     """Create the project hook through the GitLab API (push events on the deploy branch only)."""
     quoted = urllib.parse.quote(project, safe="")

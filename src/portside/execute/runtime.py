@@ -155,6 +155,72 @@ def extract_dir(client: docker.DockerClient, image: str, src: str, dest: Path) -
         container.remove(force=True)
 
 
+PORT_RANGE = range(20000, 30000)  # below Linux's ephemeral range (32768-60999): no outgoing socket takes one
+
+
+def allocate_ports(client: docker.DockerClient, count: int) -> list[int]:
+    """Host ports for new replicas: free now, bound by no container (even a stopped one keeps its binding), and
+    kept for the replica's life, so a restart by Docker (a crash, a daemon restart, a reboot) keeps its address."""
+    taken = set()
+    for container in client.containers.list(all=True):
+        bindings = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
+        taken |= {int(b["HostPort"]) for binds in bindings.values() for b in binds or [] if b.get("HostPort")}
+    chosen: list[int] = []
+    for port in PORT_RANGE:
+        if port in taken or not _bindable(port):
+            continue
+        chosen.append(port)
+        if len(chosen) == count:
+            return chosen
+    raise DeployError(f"no free host port for the backend replicas in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}.",
+                      fix="stop what uses those ports, or remove stopped containers ('docker container prune')")
+
+
+def _bindable(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+HEALTH_PROBES: tuple[tuple[str, list[str]], ...] = (
+    # (a binary in the image, the command that GETs the URL given as its last argument)
+    ("/usr/bin/curl", ["curl", "-fsS", "-o", "/dev/null", "--max-time", "2"]),
+    ("/usr/bin/wget", ["wget", "-q", "-O", "/dev/null", "-T", "2"]),
+    ("/usr/bin/python3", ["python3", "-c", "import sys, urllib.request as u; "
+                          "sys.exit(u.urlopen(sys.argv[1], timeout=2).status >= 300)"]),
+    ("/usr/local/bin/python3", ["python3", "-c", "import sys, urllib.request as u; "
+                                "sys.exit(u.urlopen(sys.argv[1], timeout=2).status >= 300)"]),
+    ("/usr/bin/node", ["node", "-e", "require('http').get(process.argv[1], r => process.exit(r.statusCode < 300 ? "
+                       "0 : 1)).on('error', () => process.exit(1))"]),
+    ("/usr/local/bin/node", ["node", "-e", "require('http').get(process.argv[1], r => process.exit(r.statusCode < "
+                             "300 ? 0 : 1)).on('error', () => process.exit(1))"]),
+)
+
+
+def health_check(client: docker.DockerClient, image: str, port: int, path: str,
+                 start_seconds: int) -> dict[str, Any] | None:
+    """Docker health options that GET the health path from inside the container (so Docker knows health and
+    emits events), with whatever HTTP client the image has; None if it has none (the host probes instead)."""
+    container = client.containers.create(image, command=["/portside-never-runs"], labels={LABEL_ROLE: "extract"})
+    try:
+        for binary, command in HEALTH_PROBES:
+            try:
+                container.get_archive(binary)
+            except docker.errors.NotFound:
+                continue
+            second = 1_000_000_000
+            return {"test": ["CMD", *command, f"http://127.0.0.1:{port}{path}"], "interval": 3 * second,
+                    "timeout": 3 * second, "retries": 3, "start_period": start_seconds * second}
+        return None
+    finally:
+        container.remove(force=True)
+
+
 def ensure_network(client: docker.DockerClient, name: str, app: str) -> None:
     if not client.networks.list(names=[name]):
         client.networks.create(name, driver="bridge", labels={LABEL_APP: app})
@@ -179,8 +245,11 @@ def run_replica(
     memory: str,
     cpus: float,
     user: str | None = None,
+    host_port: int | None = None,
+    healthcheck: dict[str, Any] | None = None,
 ) -> Replica:
-    """Start one backend replica, published on 127.0.0.1 only (never 0.0.0.0: that bypasses firewalls)."""
+    """Start one backend replica, published on 127.0.0.1 only (never 0.0.0.0: that bypasses firewalls), on a
+    host port of its own that it keeps across restarts."""
     for old in client.containers.list(all=True, filters={"name": f"^{name}$"}):
         old.remove(force=True)
     container: Container = client.containers.run(
@@ -190,7 +259,8 @@ def run_replica(
         environment=env,
         labels=labels,
         network=network,
-        ports={f"{port}/tcp": ("127.0.0.1", None)},
+        ports={f"{port}/tcp": ("127.0.0.1", host_port)},
+        healthcheck=healthcheck,
         mem_limit=memory,
         nano_cpus=int(cpus * 1e9),
         pids_limit=512,

@@ -317,6 +317,21 @@ def serve(ctx: Context, host: str, port: int, say: Any) -> None:
 
     worker = Worker(ctx, say=say, renew_seconds=float(os.environ.get("PORTSIDE_RENEW_SECONDS", "3600")))
     worker.start()
+    supervisor = _supervisor(ctx, say)
+    supervisor.start()
     say(f"portside serve on http://{host}:{port}{PREFIX}/ (reached through the gateway at {PREFIX}/)")
     uvicorn.run(create_app(ctx, worker), host=host, port=port, log_level="warning", access_log=False)
     worker.stop()
+    supervisor.stop()
+
+
+def _supervisor(ctx: Context, say: Any) -> Any:
+    """Reconciler, Docker events and gateway supervision (a unit-managed gateway is systemd's to restart)."""
+    from functools import partial
+
+    from portside.execute.notify import app_changed
+    from portside.execute.supervise import Supervisor
+
+    return Supervisor(ctx, say, partial(app_changed, ctx.paths.db),
+                      period=float(os.environ.get("PORTSIDE_RECONCILE_SECONDS", "10")),
+                      supervise_gateway=os.environ.get("PORTSIDE_GATEWAY_UNIT") != "1")
