@@ -29,7 +29,7 @@ class ReplicaView:
         return self.state == "running" and self.health == "healthy" and self.address is not None
 
 
-def _index(name: str) -> tuple[int, str]:
+def replica_order(name: str) -> tuple[int, str]:
     """Replicas are named <app>-backend-r<release>-<n>: order them by n, not as text (r5-10 after r5-9)."""
     found = re.search(r"-(\d+)$", name)
     return (int(found.group(1)) if found else 0, name)
@@ -37,7 +37,7 @@ def _index(name: str) -> tuple[int, str]:
 
 def upstreams(replicas: list[ReplicaView]) -> tuple[str, ...]:
     """The addresses the gateway may send traffic to: routable replicas only, in replica order."""
-    return tuple(r.address for r in sorted(replicas, key=lambda r: _index(r.name)) if r.routable and r.address)
+    return tuple(r.address for r in sorted(replicas, key=lambda r: replica_order(r.name)) if r.routable and r.address)
 
 
 @dataclass(frozen=True)

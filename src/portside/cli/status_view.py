@@ -7,6 +7,8 @@ from typing import Any
 
 from rich.markup import escape
 
+from portside.health import replica_order
+
 COLOURS = {"LIVE": "green", "DEGRADED": "yellow", "DOWN": "red", "STOPPED": "dim"}
 
 
@@ -47,7 +49,7 @@ def app_lines(item: dict[str, Any], now: dt.datetime | None = None) -> list[str]
         shown = "  ".join(f"{escape(p)} {'no answer' if s is None else s}" for p, s in probes.items())
         lines.append(f"  gateway  {shown}")
     for rel in item["releases"]:
-        for c in rel["containers"]:
+        for c in sorted(rel["containers"], key=lambda c: replica_order(c["name"])):
             role = {"serving": "replica ", "draining": "draining"}.get(c["role"], "old     ")
             extra = (f"  restarted {c['restarts']}x" if c["restarts"] else "") + ("  OOM-killed" if c["oom_killed"]
                                                                                   else "")

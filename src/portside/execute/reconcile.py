@@ -212,14 +212,15 @@ def reconcile_all(ctx: Context, store: Store, say: Callable[[str], None],
             except (PortsideError, docker.errors.DockerException, OSError) as exc:
                 say(f"{info['name']}: reconcile failed: {exc}")
                 continue
-            _record(states, info["name"], state, views, notify)
+            earlier = any(r.status in ("retired", "rolled-back") for r in store.releases(info["name"]))
+            _record(states, info["name"], state, views, notify, earlier)
     finally:
         client.close()
     return changes
 
 
 def _record(states: HealthStore, app: str, state: health.AppHealth, views: list[health.ReplicaView],
-            notify: Callable[[str, str, str, str], None] | None) -> None:
+            notify: Callable[[str, str, str, str], None] | None, earlier: bool) -> None:
     previous = states.state(app)
     if previous is not None and previous[0] == state.state:
         return
@@ -232,7 +233,8 @@ def _record(states: HealthStore, app: str, state: health.AppHealth, views: list[
         if crashed:
             reason += "; " + ", ".join(f"{v.name} restarted {v.restarts}x" + (" (out of memory)" if v.oom_killed
                                                                               else "") for v in crashed)
-        reason += f"; the previous release is one 'portside rollback {app}' away"
+        if earlier:
+            reason += f"; the previous release is one 'portside rollback {app}' away"
     states.event(app, state.state.lower(), reason)
     if notify is not None:
         notify(app, previous[0] if previous else "unknown", state.state, reason)
