@@ -251,13 +251,17 @@ def up(
                 deployer = Deployer(ctx, store, config, app_dir, facts, make_gateway(ctx, choice), _say,
                                     offline, progress=lambda line: spinner.update(line))
                 deployer.acme_options = AcmeOptions(staging=staging, preflight=preflight, public_ip=public_ip)
+                applying = time.monotonic()
                 try:
                     deployer.apply(the_plan)
                 finally:
                     deployer.close()
+        total = time.monotonic() - started
+        live = applying - started + deployer.live_after if deployer.live_after is not None else total
+        drained = f" (then drained the old release for {total - live:.0f}s)" if total - live >= 2 else ""
         url = _url(config, choice)
         err.print(f"[bold green]live[/] {config.app.name} release {the_plan.release} ({the_plan.ref}) "
-                  f"in {time.monotonic() - started:.1f}s: {url}", highlight=False)
+                  f"in {live:.1f}s: {url}{drained}", highlight=False)
         if config.tls.mode.value == "self-signed":
             err.print(trust_instructions(ctx.paths.ca_dir / "ca.pem", url), highlight=False, style="dim",
                       soft_wrap=True)

@@ -23,7 +23,7 @@ import docker.errors
 from portside.config import PortsideConfig, TlsMode, read_env_file
 from portside.context import Context
 from portside.errors import BuildError, DeployError, GatewayError, PortsideError
-from portside.execute import certs, probe, runtime, site
+from portside.execute import certs, drain, probe, runtime, site
 from portside.execute.base_images import BaseImageBuilder, resolve_base
 from portside.execute.gateway import Gateway, PrivateGateway, SystemGateway, nginx_version
 from portside.execute.git import source_ref
@@ -193,6 +193,7 @@ class Deployer:
         self.before_action = before_action or (lambda _action: None)
         self.after_action = after_action or (lambda _action: None)
         self.previous: Release | None = None
+        self.live_after: float | None = None  # seconds from the first action until the new release was verified
         self._client: docker.DockerClient | None = None
         self.run = _Run()
 
@@ -214,11 +215,14 @@ class Deployer:
             self.say(plan.actions[0].describe())
             self.store.audit(app, "up", f"release {plan.release} unchanged", "ok")
             return self.run
+        started = time.monotonic()
         try:
             for action in plan.actions:
                 self.before_action(action)
                 self.say(action.describe())
                 self._do(action, plan)
+                if isinstance(action, Verify):
+                    self.live_after = time.monotonic() - started
                 self.after_action(action)
         except BaseException as exc:
             self._undo(plan)
@@ -418,8 +422,18 @@ class Deployer:
     def _StopOld(self, action: StopOld, plan: Plan) -> None:  # noqa: N802
         old = [c for c in runtime.app_containers(self.client, plan.app)
                if c.labels.get(runtime.LABEL_RELEASE) != str(plan.release)]
-        if action.drain_seconds and any(c.status == "running" for c in old):  # nothing to drain from the dead
-            self.progress(f"draining release {action.release} for {action.drain_seconds}s")
+        running = [c for c in old if c.status == "running"]
+        if action.drain_seconds and running:  # nothing to drain from the dead
+            from portside.execute.pipelines import service_running
+
+            if service_running(self.ctx):
+                drain.hand_over(self.store, running, plan.app, action.release, action.drain_seconds)
+                runtime.stop_containers([c for c in old if c.status != "running"])
+                self.say(f"  release {action.release} drains for {action.drain_seconds}s in portside serve "
+                         "('portside status' shows its replicas as draining)")
+                return
+            self.progress(f"draining release {action.release} for {action.drain_seconds}s (the new release is "
+                          "live; with 'portside serve' running this happens in the background)")
             time.sleep(action.drain_seconds)
         runtime.stop_containers(old)
 

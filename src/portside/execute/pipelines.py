@@ -439,10 +439,12 @@ def secret_values(config: Any, admin_dir: Path) -> list[str]:
 def clean_orphans(ctx: Context, store: Store) -> list[str]:
     """Backend containers that belong to no live release (a pipeline killed mid-release) are removed."""
     from portside.errors import LockHeld
+    from portside.execute.drain import draining_ids
 
     removed = []
     client = runtime.connect()
     try:
+        draining = draining_ids(store)
         for info in store.apps():
             try:
                 with app_lock(ctx.paths.locks, info["name"], "portside serve: cleanup"):
@@ -452,6 +454,8 @@ def clean_orphans(ctx: Context, store: Store) -> list[str]:
                     for container in client.containers.list(all=True, filters={
                             "label": f"{runtime.LABEL_APP}={info['name']}"}):
                         labels = container.labels
+                        if container.id in draining:
+                            continue  # handed over by a deploy: stopped when its drain is over
                         if labels.get(runtime.LABEL_ROLE) != "backend" or labels.get(runtime.LABEL_RELEASE) != live:
                             removed.append(str(container.name))
                             runtime.stop_containers([container], timeout=2)

@@ -114,11 +114,22 @@ class Supervisor:
     def _pass(self, apps: set[str] | None) -> None:
         store = Store(self.ctx.paths.db)
         try:
+            self._drains(store)
             reconcile_all(self.ctx, store, self.say, self.notify, apps)
         except Exception as exc:  # noqa: BLE001 - the supervisor must outlive one failed pass
             self.say(f"reconcile pass failed: {exc!r}")
         finally:
             store.close()
+
+    def _drains(self, store: Store) -> None:
+        from portside.execute.drain import stop_due
+
+        client = runtime.connect()
+        try:
+            for name in stop_due(self.ctx, store, client):
+                self.say(f"drained and stopped {name}")
+        finally:
+            client.close()
 
     def _gateways(self) -> None:
         """A private gateway that serves live apps and whose nginx died is started again."""
