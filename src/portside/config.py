@@ -74,6 +74,7 @@ class BackendSection(_Model):
     memory: str = Field(default="512m", pattern=r"^[1-9][0-9]*[kmg]$")
     cpus: float = Field(default=1.0, gt=0, le=64)
     allow_root: bool = False
+    read_only: bool = True  # root file system read-only, with a small tmpfs on /tmp; false to opt out
     health_timeout: int = Field(default=60, ge=1, le=600)
     base_image: str = "python"
 
@@ -143,6 +144,7 @@ class DeploySection(_Model):
     smoke_paths: tuple[str, ...] = ()
     repository: str | None = None
     test_command: str | None = None
+    test_network: bool = False  # the test container gets a network (egress) only when this is true
     credentials_file: str | None = None
     notify_url: str | None = None
     status_api: str | None = None
