@@ -57,6 +57,26 @@ def test_serves_the_example(deployed: App) -> None:
     assert redirect.headers["location"] == f"https://localhost:{deployed.https}/board/42?x=1"
 
 
+def test_gateway_never_follows_a_symlink_in_the_site(deployed: App) -> None:
+    """Defence in depth behind the copy-out (H4): even a link that got into the release folder is not served."""
+    probe = deployed.state / "symlink-probe.txt"
+    probe.write_text("outside the site: never served\n")
+    probe.chmod(0o644)
+    site = deployed.state / "apps" / deployed.name / "releases" / "1" / "site"
+    links = [site / "leak.txt", site / "assets" / "leak.js"]
+    for link in links:
+        link.symlink_to(probe)
+    try:
+        page = get(f"{deployed.url}/leak.txt", deployed.ca)  # falls back to index.html, the SPA route
+        asset = get(f"{deployed.url}/assets/leak.js", deployed.ca)
+        assert b"never served" not in page.body and page.status == 200
+        assert asset.status in (403, 404) and b"never served" not in asset.body
+    finally:
+        for link in links:
+            link.unlink()
+        probe.unlink()
+
+
 def test_hashed_assets_are_cached_and_compressed(deployed: App) -> None:
     site = deployed.state / "apps" / deployed.name / "releases" / "1" / "site" / "assets"
     script = next(site.glob("*.js")).name
