@@ -220,7 +220,7 @@ def test_many_small_files_count_against_the_size_cap(tmp_path: Path) -> None:
     assert not site_of(tmp_path).exists()
 
 
-def test_a_lying_header_is_refused_by_the_stream_cap(tmp_path: Path) -> None:
+def test_the_stream_is_cut_at_the_byte_cap() -> None:
     """A stream longer than its headers admit is cut at the byte cap, not read to the end."""
     reader = site_archive.ChunkReader(iter([b"x" * 1000] * 100), 5000, "too big")
     with pytest.raises(BuildError, match="too big"):
@@ -246,6 +246,23 @@ def test_damaged_archive_is_a_clear_error(tmp_path: Path) -> None:
 def test_missing_site_folder(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="has no /site folder"):
         runtime.extract_dir(FakeClient({}), "fe:1", "/site", site_of(tmp_path))  # type: ignore[arg-type]
+
+
+def test_builds_get_no_swap_on_top_of_their_memory(tmp_path: Path) -> None:
+    """L10: the build's memswap equals its memory (it was -1, unlimited swap)."""
+    seen: dict[str, object] = {}
+
+    class Api:
+        def build(self, **kwargs: object) -> Iterator[dict[str, object]]:
+            seen.update(kwargs)
+            return iter([{"stream": "Step 1/1 : FROM scratch"}, {"aux": {"ID": "sha256:abc"}}])
+
+    class Client:
+        api = Api()
+
+    runtime.build_image(Client(), tmp_path, "Dockerfile", "x:1", tmp_path / "build.log",  # type: ignore[arg-type]
+                        memory_bytes=2 * 1024**3)
+    assert seen["container_limits"] == {"memory": 2 * 1024**3, "memswap": 2 * 1024**3, "cpushares": 512}
 
 
 # -- USER -> uid, the way runc resolves it ---------------------------------------------------------------
