@@ -338,6 +338,15 @@ def test_image_uid_refuses_a_linked_passwd() -> None:
     assert "USER 10001" in raised.value.fix
 
 
+def test_image_passwd_is_read_with_a_cap() -> None:
+    client = FakeClient({"/etc/passwd": tar_bytes([entry("passwd", data=PASSWD)])})
+    with pytest.raises(uids.UserProblem, match="larger than 100 bytes"):
+        runtime.read_image_file(client, "be:1", "/etc/passwd", 100)  # type: ignore[arg-type]
+    assert runtime.read_image_file(FakeClient({}), "be:1", "/etc/passwd", 100) is None  # type: ignore[arg-type]
+    with pytest.raises(BuildError, match="the image has no /etc/passwd"):
+        runtime.image_uid(FakeClient({}), "be:1", "app")  # type: ignore[arg-type]
+
+
 # -- the running process, from /proc ---------------------------------------------------------------------
 
 def fake_proc(root: Path, pid: int, uid_line: str, cgroup: str) -> Path:

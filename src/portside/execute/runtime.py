@@ -174,19 +174,25 @@ def read_image_file(client: docker.DockerClient, image: str, path: str, max_byte
             stream, _ = container.get_archive(path)
         except docker.errors.NotFound:
             return None
-        too_big = f"the image's {path} is larger than {max_bytes} bytes"
-        reader = site_archive.ChunkReader(stream, max_bytes + site_archive.HEADER_ALLOWANCE, too_big)
-        with _closing(stream), tarfile.open(fileobj=reader, mode="r|") as archive:
-            member = next(iter(archive), None)
-            if member is None or member.type not in site_archive.FILE_TYPES:
-                kind = "empty" if member is None else site_archive.describe_kind(member)
-                raise uids.UserProblem(f"the image's {path} is {kind}, so portside cannot tell which uid "
-                                       "a user name means")
-            if member.size > max_bytes:
-                raise uids.UserProblem(too_big)
-            source = archive.extractfile(member)
-            assert source is not None
-            return source.read()
+        reader = site_archive.ChunkReader(stream, max_bytes + 1024**2, f"the image {image}'s {path} is larger "
+                                          f"than {max_bytes} bytes", fix=f"keep {path} small")
+        try:
+            with _closing(stream), tarfile.open(fileobj=reader, mode="r|") as archive:
+                return _only_file(archive, path, max_bytes)
+        except tarfile.TarError as exc:
+            raise uids.UserProblem(f"the image's {path} could not be read ({exc})") from None
+
+
+def _only_file(archive: tarfile.TarFile, path: str, max_bytes: int) -> bytes:
+    member = next(iter(archive), None)
+    if member is None or member.type not in site_archive.FILE_TYPES:
+        kind = "empty" if member is None else site_archive.describe_kind(member)
+        raise uids.UserProblem(f"the image's {path} is {kind}, so portside cannot tell which uid a user name means")
+    if member.size > max_bytes:
+        raise uids.UserProblem(f"the image's {path} is larger than {max_bytes} bytes")
+    source = archive.extractfile(member)
+    assert source is not None  # a regular file always has a reader
+    return source.read()
 
 
 @contextmanager

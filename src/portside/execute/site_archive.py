@@ -28,6 +28,8 @@ MAX_BYTES = 1024**3  # the files of one site, in total
 MAX_MEMBERS = 100_000
 HEADER_ALLOWANCE = 64 * 1024**2  # tar headers on top of the file bytes
 PLAIN_ONLY = "the frontend's /site must contain only plain files and folders; build output with links is refused"
+SITE_TOO_BIG_FIX = ("keep large media out of the site (serve it from elsewhere), or check that the build does "
+                    "not copy node_modules or caches into /site")
 FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -36,12 +38,13 @@ _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXE
 class ChunkReader(io.RawIOBase):
     """An iterator of byte chunks (a Docker archive stream) as a file that refuses to read past ``limit``."""
 
-    def __init__(self, chunks: Iterable[bytes], limit: int, too_big: str) -> None:
+    def __init__(self, chunks: Iterable[bytes], limit: int, too_big: str, fix: str = SITE_TOO_BIG_FIX) -> None:
         super().__init__()
         self._chunks: Iterator[bytes] = iter(chunks)
         self._view = memoryview(b"")
         self._limit = limit
         self._too_big = too_big
+        self._fix = fix
         self.total = 0
 
     def readable(self) -> bool:
@@ -58,8 +61,7 @@ class ChunkReader(io.RawIOBase):
         self._view = self._view[count:]
         self.total += count
         if self.total > self._limit:
-            raise BuildError(self._too_big, fix="keep large media out of the site (serve it from elsewhere), "
-                             "or check that the build does not copy node_modules or caches into /site")
+            raise BuildError(self._too_big, fix=self._fix)
         return count
 
 
@@ -141,9 +143,7 @@ class _Unpacker:
             return
         if member.size > self.budget:
             raise BuildError(f"the frontend image's {self.source} is larger than {self.max_bytes // 1024**2} MiB "
-                             f"(at {member.name!r}); nothing was copied.",
-                             fix="keep large media out of the site, or check that the build does not copy "
-                             "node_modules or caches into /site")
+                             f"(at {member.name!r}); nothing was copied.", fix=SITE_TOO_BIG_FIX)
         self.budget -= member.size
         source = archive.extractfile(member)
         assert source is not None  # a regular file always has a reader
