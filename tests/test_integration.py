@@ -11,8 +11,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
 
+import docker.errors
 import pytest
 
 from portside.execute.probe import get, ws_echo
@@ -52,6 +55,26 @@ def test_serves_the_example(deployed: App) -> None:
     redirect = get(f"http://localhost:{deployed.http}/board/42?x=1")
     assert redirect.status == 308
     assert redirect.headers["location"] == f"https://localhost:{deployed.https}/board/42?x=1"
+
+
+def test_gateway_never_follows_a_symlink_in_the_site(deployed: App) -> None:
+    """Defence in depth behind the copy-out (H4): even a link that got into the release folder is not served."""
+    probe = deployed.state / "symlink-probe.txt"
+    probe.write_text("outside the site: never served\n")
+    probe.chmod(0o644)
+    site = deployed.state / "apps" / deployed.name / "releases" / "1" / "site"
+    links = [site / "leak.txt", site / "assets" / "leak.js"]
+    for link in links:
+        link.symlink_to(probe)
+    try:
+        page = get(f"{deployed.url}/leak.txt", deployed.ca)  # falls back to index.html, the SPA route
+        asset = get(f"{deployed.url}/assets/leak.js", deployed.ca)
+        assert b"never served" not in page.body and page.status == 200
+        assert asset.status in (403, 404) and b"never served" not in asset.body
+    finally:
+        for link in links:
+            link.unlink()
+        probe.unlink()
 
 
 def test_hashed_assets_are_cached_and_compressed(deployed: App) -> None:
@@ -105,10 +128,18 @@ def test_containers_are_locked_down(deployed: App, docker_client) -> None:  # ty
         assert attrs["HostConfig"]["CapDrop"] == ["ALL"]
         assert "no-new-privileges:true" in attrs["HostConfig"]["SecurityOpt"]
         assert attrs["HostConfig"]["Memory"] == 512 * 1024 * 1024
+        assert attrs["HostConfig"]["MemorySwap"] == attrs["HostConfig"]["Memory"]  # no swap on top
+        assert attrs["HostConfig"]["ReadonlyRootfs"] is True
+        assert set(attrs["HostConfig"]["Tmpfs"]) == {"/tmp"}
+        assert {"noexec", "nosuid", "size=64m"} <= set(attrs["HostConfig"]["Tmpfs"]["/tmp"].split(","))
         assert attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
         for bindings in attrs["HostConfig"]["PortBindings"].values():
             assert all(b["HostIp"] == "127.0.0.1" for b in bindings)
         assert container.labels["portside.release"] == "1"
+    code, out = containers[0].exec_run(["sh", "-c", "touch /app/x"])
+    assert code != 0 and b"Read-only file system" in out
+    code, out = containers[0].exec_run(["sh", "-c", "echo ok > /tmp/x && cat /tmp/x"])
+    assert (code, out) == (0, b"ok\n")
     image = docker_client.images.get(containers[0].image.id)
     assert image.labels["portside.app"] == deployed.name
 
@@ -185,6 +216,38 @@ def test_root_image_is_refused(deployed: App) -> None:
     assert result.code == 4, result.text
     assert "runs as root (no USER line)" in result.err
     assert "USER 10001" in result.err
+    assert _status(deployed)["current_release"] == 1
+
+
+def test_test_container_has_no_network_and_a_cpu_limit(deployed: App, docker_client) -> None:  # type: ignore[no-untyped-def]
+    seen: dict[str, object] = {}
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set() and not seen:
+            try:
+                for container in docker_client.containers.list(filters={"label": "portside.role=test"}):
+                    if container.attrs["Config"]["Image"].startswith(f"{deployed.name}-backend:"):
+                        seen.update(container.attrs["HostConfig"])
+            except docker.errors.NotFound:
+                pass  # removed while listed
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    try:
+        with edited(deployed.dir / "portside.toml", "[deploy]\n",
+                    '[deploy]\ntest_command = "ls /sys/class/net; sleep 3; exit 3"\n'):
+            result = deployed.up()
+    finally:
+        stop.set()
+        thread.join()
+    assert result.code == 4, result.text
+    assert "the test command failed (exit code 3)" in result.err
+    assert seen["NetworkMode"] == "none"
+    assert seen["NanoCpus"] == 1_000_000_000 and seen["MemorySwap"] == seen["Memory"] == 1024**3
+    log = max((deployed.state / "apps" / deployed.name / "logs").glob("test-*.log"), key=os.path.getmtime)
+    assert log.read_text().split() == ["lo"]  # no interface but loopback: the tests reach nothing
     assert _status(deployed)["current_release"] == 1
 
 

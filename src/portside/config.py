@@ -50,6 +50,7 @@ class BackendSection(_Model):
     memory: v.MemorySize = "512m"
     cpus: float = Field(default=1.0, gt=0, le=64)
     allow_root: bool = False
+    read_only: bool = True  # root file system read-only, with a small tmpfs on /tmp; false to opt out
     health_timeout: int = Field(default=60, ge=1, le=600)
     base_image: v.BaseImage = "python"
 
@@ -103,6 +104,7 @@ class DeploySection(_Model):
     smoke_paths: tuple[v.RequestPath, ...] = ()
     repository: v.Repository | None = None
     test_command: v.Command | None = None
+    test_network: bool = False  # the test container gets a network (egress) only when this is true
     credentials_file: v.FilePath | None = None
     notify_url: v.HttpUrl | None = None
     status_api: v.HttpUrl | None = None

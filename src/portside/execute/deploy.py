@@ -278,10 +278,10 @@ class Deployer:
         self.say(f"  built {action.tag} in {time.monotonic() - started:.1f}s")
 
     def _CheckImageUser(self, action: CheckImageUser, plan: Plan) -> None:  # noqa: N802
-        user = runtime.image_user(self.client, action.tag)
-        if not runtime.is_root_user(user):
+        user = runtime.image_uid(self.client, action.tag, runtime.image_user(self.client, action.tag))
+        if not user.is_root:
             return
-        shown = user or "root (no USER line)"
+        shown = user.describe()
         if action.allow_root:
             self.say(f"WARNING: {action.tag} runs as {shown}; allowed by backend.allow_root. "
                      "A compromise of the app is then root inside the container.")
@@ -306,9 +306,7 @@ class Deployer:
         self.run.cert = certs.ensure_leaf(ca, self.ctx.paths.certs(plan.app), action.names)
 
     def _ExtractSite(self, action: ExtractSite, plan: Plan) -> None:  # noqa: N802
-        if action.dest.exists():
-            shutil.rmtree(action.dest)
-        runtime.extract_dir(self.client, action.tag, "/site", action.dest)
+        runtime.extract_dir(self.client, action.tag, "/site", action.dest)  # replaces dest only if all passed
         if not (action.dest / "index.html").is_file():
             raise BuildError(f"the frontend build has no index.html (in {action.tag}:/site).",
                              fix="check frontend.output_dir and that the build writes index.html")
@@ -318,7 +316,7 @@ class Deployer:
         runtime.ensure_network(self.client, action.network, plan.app)
         env = runtime_env(self.config, self.app_dir) | {"PORTSIDE_RELEASE": str(plan.release)}
         backend = self.config.backend
-        assert backend is not None
+        assert backend is not None  # StartReplicas is planned only for a backend
         check = runtime.health_check(self.client, action.tag, action.port, backend.health_path,
                                      backend.health_timeout)
         if check is None:
@@ -331,8 +329,17 @@ class Deployer:
                 network=action.network, port=action.port, env=env,
                 labels={runtime.LABEL_APP: plan.app, runtime.LABEL_RELEASE: str(plan.release),
                         runtime.LABEL_ROLE: "backend"},
-                memory=action.memory, cpus=action.cpus, host_port=ports[index], healthcheck=check)
+                memory=action.memory, cpus=action.cpus, host_port=ports[index], healthcheck=check,
+                read_only=backend.read_only)
             self.run.replicas.append(replica)
+            try:
+                note = runtime.check_replica_user(self.client, replica, backend.allow_root)
+            except DeployError:
+                self._remove_new_replicas()
+                self.run.replicas.clear()
+                raise
+            if note:
+                self.say(note)
             self.say(f"  {replica.name} on 127.0.0.1:{replica.host_port}")
 
     def _HealthCheck(self, action: HealthCheck, plan: Plan) -> None:  # noqa: N802
@@ -394,8 +401,11 @@ class Deployer:
 
     def _RunTests(self, action: RunTests, plan: Plan) -> None:  # noqa: N802
         log = self.ctx.paths.app_dir(plan.app) / "logs" / f"test-{plan.release}.log"
+        backend = self.config.backend
         code, output = runtime.run_once(self.client, action.tag, ["sh", "-c", action.command],
-                                        runtime_env(self.config, self.app_dir), memory="1g")
+                                        runtime_env(self.config, self.app_dir), memory="1g",
+                                        cpus=backend.cpus if backend else 1.0,
+                                        network=self.config.deploy.test_network)
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(output)
         if code != 0:

@@ -5,13 +5,13 @@ Everything goes through the Docker SDK for Python; no shell strings.
 
 from __future__ import annotations
 
-import io
 import os
 import tarfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from portside.errors import BuildError, DeployError, EnvironmentProblem
+from portside.execute import site_archive, uids
 
 START_DOCKER = (
     "start it: 'sudo systemctl start docker' (on machines without systemd: 'sudo dockerd &'); "
@@ -29,6 +30,8 @@ START_DOCKER = (
 LABEL_APP = "portside.app"
 LABEL_RELEASE = "portside.release"
 LABEL_ROLE = "portside.role"
+TMPFS_TMP = "rw,noexec,nosuid,nodev,size=64m"  # the one writable place of a read-only backend
+MAX_PASSWD = 1024**2
 
 
 def connect() -> docker.DockerClient:
@@ -74,8 +77,9 @@ def build_image(
 ) -> BuildResult:
     """Build with the layer cache; the whole log is kept, the tail is shown on failure."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    # Builds get half the CPU weight of running containers, so a build cannot starve the serving app.
-    limits = {"memory": memory_bytes, "memswap": -1, "cpushares": 512} if memory_bytes else None
+    # Builds get half the CPU weight of running containers, so a build cannot starve the serving app,
+    # and no swap on top of their memory (memswap = memory), so a build cannot push the host into swap.
+    limits = {"memory": memory_bytes, "memswap": memory_bytes, "cpushares": 512} if memory_bytes else None
     image_id = None
     error = None
     with log_path.open("w", encoding="utf-8") as log:
@@ -132,27 +136,89 @@ def image_user(client: docker.DockerClient, image: str) -> str:
 
 
 def is_root_user(user: str) -> bool:
-    name = user.split(":", 1)[0].strip()
-    return name in ("", "root", "0")
+    """From the USER text alone: uid 0 in any spelling runc accepts, or the name root (other names need
+    the image's /etc/passwd: see image_uid)."""
+    numeric = uids.numeric_user(user) or uids.numeric_user(user.strip(uids.GO_SPACE))
+    return numeric.is_root if numeric is not None else uids.user_part(user) == "root"
 
 
-def extract_dir(client: docker.DockerClient, image: str, src: str, dest: Path) -> None:
-    """Copy a folder out of an image without running it (create, get_archive, remove)."""
-    container = client.containers.create(image, command=["/portside-never-runs"], labels={LABEL_ROLE: "extract"})
+@contextmanager
+def _unstarted(client: docker.DockerClient, image: str, role: str) -> Iterator[Container]:
+    """A container of ``image`` that is created (so files can be read out of it) and never started."""
+    container = client.containers.create(image, command=["/portside-never-runs"], labels={LABEL_ROLE: role},
+                                         network_disabled=True)
     try:
+        yield container
+    finally:
+        container.remove(force=True)
+
+
+def image_uid(client: docker.DockerClient, image: str, spec: str) -> uids.ImageUser:
+    """The uid a container of ``image`` with USER ``spec`` gets; a name is looked up in the image's
+    /etc/passwd, read out of the image without running it."""
+    try:
+        if uids.numeric_user(spec) is not None:
+            return uids.resolve(spec, None)
+        uids.check_name(spec)
+        return uids.resolve(spec, read_image_file(client, image, "/etc/passwd", MAX_PASSWD))
+    except uids.UserProblem as exc:
+        raise BuildError(f"the backend image {image}: {exc}.",
+                         fix="use a numeric USER in the Dockerfile, e.g. 'RUN useradd --uid 10001 app' then "
+                         "'USER 10001'") from None
+
+
+def read_image_file(client: docker.DockerClient, image: str, path: str, max_bytes: int) -> bytes | None:
+    """The bytes of one regular file of an image (None if it has none); a link or other type is refused."""
+    with _unstarted(client, image, "inspect") as container:
+        try:
+            stream, _ = container.get_archive(path)
+        except docker.errors.NotFound:
+            return None
+        reader = site_archive.ChunkReader(stream, max_bytes + 1024**2, f"the image {image}'s {path} is larger "
+                                          f"than {max_bytes} bytes", fix=f"keep {path} small")
+        try:
+            with _closing(stream), tarfile.open(fileobj=reader, mode="r|") as archive:
+                return _only_file(archive, path, max_bytes)
+        except tarfile.TarError as exc:
+            raise uids.UserProblem(f"the image's {path} could not be read ({exc})") from None
+
+
+def _only_file(archive: tarfile.TarFile, path: str, max_bytes: int) -> bytes:
+    member = next(iter(archive), None)
+    if member is None or member.type not in site_archive.FILE_TYPES:
+        kind = "empty" if member is None else site_archive.describe_kind(member)
+        raise uids.UserProblem(f"the image's {path} is {kind}, so portside cannot tell which uid a user name means")
+    if member.size > max_bytes:
+        raise uids.UserProblem(f"the image's {path} is larger than {max_bytes} bytes")
+    source = archive.extractfile(member)
+    assert source is not None  # a regular file always has a reader
+    return source.read()
+
+
+@contextmanager
+def _closing(stream: Any) -> Iterator[None]:
+    """Close an archive stream read only in part (a refused archive), so its connection closes now."""
+    try:
+        yield
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+
+
+def extract_dir(client: docker.DockerClient, image: str, src: str, dest: Path, *,
+                max_bytes: int = site_archive.MAX_BYTES, max_members: int = site_archive.MAX_MEMBERS) -> None:
+    """Copy a folder out of an image without running it: only plain files and folders, streamed, into a
+    fresh folder renamed to ``dest`` when all of it passed (see site_archive)."""
+    with _unstarted(client, image, "extract") as container:
         try:
             stream, _ = container.get_archive(src.rstrip("/") + "/.")
         except docker.errors.NotFound:
             raise BuildError(f"the frontend image has no {src} folder.",
                              fix=f"the image's last stage must COPY the build output to {src}") from None
-        data = io.BytesIO(b"".join(stream))
-        dest.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=data) as archive:
-            archive.extractall(dest, filter="data")
-        for path in [dest, *dest.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-    finally:
-        container.remove(force=True)
+        with _closing(stream):
+            site_archive.unpack(stream, dest, source=f"{image}:{src}", max_bytes=max_bytes,
+                                max_members=max_members)
 
 
 PORT_RANGE = range(20000, 30000)  # below Linux's ephemeral range (32768-60999): no outgoing socket takes one
@@ -247,9 +313,13 @@ def run_replica(
     user: str | None = None,
     host_port: int | None = None,
     healthcheck: dict[str, Any] | None = None,
+    read_only: bool = True,
 ) -> Replica:
     """Start one backend replica, published on 127.0.0.1 only (never 0.0.0.0: that bypasses firewalls), on a
-    host port of its own that it keeps across restarts."""
+    host port of its own that it keeps across restarts.
+
+    The root file system is read-only with a small noexec tmpfs on /tmp (unless ``read_only`` is False),
+    and swap is capped at the memory limit (memswap = memory: no swap on top)."""
     for old in client.containers.list(all=True, filters={"name": f"^{name}$"}):
         old.remove(force=True)
     container: Container = client.containers.run(
@@ -262,12 +332,14 @@ def run_replica(
         ports={f"{port}/tcp": ("127.0.0.1", host_port)},
         healthcheck=healthcheck,
         mem_limit=memory,
+        memswap_limit=memory,
         nano_cpus=int(cpus * 1e9),
         pids_limit=512,
         cap_drop=["ALL"],
         security_opt=["no-new-privileges:true"],
         restart_policy={"Name": "unless-stopped"},
-        read_only=False,
+        read_only=read_only,
+        tmpfs={"/tmp": TMPFS_TMP} if read_only else None,
         user=user,
     )
     container.reload()
@@ -310,10 +382,35 @@ def wait_healthy(client: docker.DockerClient, replica: Replica, path: str, timeo
     )
 
 
+def check_replica_user(client: docker.DockerClient, replica: Replica, allow_root: bool) -> str:
+    """After start: the replica's process must not be uid 0 (read from /proc/<State.Pid>/status).
+
+    Returns a line to log (a warning, or why the uid could not be confirmed), "" when confirmed non-root;
+    raises DeployError for root unless ``allow_root``."""
+    container = client.containers.get(replica.container_id)
+    seen = uids.process_user(int(container.attrs["State"].get("Pid") or 0), container.id or replica.container_id)
+    if seen.uids is None:
+        return f"  note: could not confirm the uid of {replica.name}: {seen.note}"
+    if not seen.is_root:
+        return ""
+    shown = " ".join(str(uid) for uid in seen.uids)
+    if allow_root:
+        return (f"[bold yellow]WARNING[/]: {replica.name} runs as uid 0 (Uid: {shown}); allowed by "
+                "backend.allow_root.")
+    raise DeployError(f"backend replica {replica.name} runs as root: its process has uid 0 (Uid: {shown} in "
+                      "/proc/<pid>/status); the new replicas were removed and the previous release keeps serving.",
+                      fix="run the backend as a non-root user ('USER 10001' in its Dockerfile, with no entrypoint "
+                      "that switches back to root), or set backend.allow_root = true if you must")
+
+
 def run_once(client: docker.DockerClient, image: str, command: list[str], env: dict[str, str],
-             memory: str, timeout: int = 900) -> tuple[int, str]:
-    """Run a command to completion in a locked-down container; return its exit code and output."""
+             memory: str, timeout: int = 900, *, cpus: float = 1.0, network: bool = False) -> tuple[int, str]:
+    """Run a command to completion in a locked-down container; return its exit code and output.
+
+    No network at all (network_mode none) unless ``network``: tests of a repository reach nothing."""
     container = client.containers.run(image, command, detach=True, environment=env, mem_limit=memory,
+                                      memswap_limit=memory, nano_cpus=int(cpus * 1e9),
+                                      network_mode=None if network else "none",
                                       cap_drop=["ALL"], security_opt=["no-new-privileges:true"], pids_limit=512,
                                       labels={LABEL_ROLE: "test"})
     try:
