@@ -125,7 +125,8 @@ def teardown_app(app: App, docker_client) -> None:  # type: ignore[no-untyped-de
     for container in docker_client.containers.list(all=True, filters={"label": f"portside.app={app.name}"}):
         container.remove(force=True)
     for network in docker_client.networks.list(names=[f"portside-{app.name}"]):
-        network.remove()
+        if network.name == f"portside-{app.name}":
+            network.remove()
 
 
 @contextmanager

@@ -77,3 +77,28 @@ def test_down_gateway_stops_the_gateway_of_an_app_that_never_registered(root: Pa
     finally:
         gateway.stop()
         teardown_app(app, docker_client)
+
+
+def test_app_names_that_share_a_prefix_never_touch_each_other(root: Path, base_images,  # type: ignore[no-untyped-def]
+                                                               docker_client) -> None:
+    stem = f"b{uuid.uuid4().hex[:5]}"
+    apps = {name: make_app(root / name, name) for name in (stem, f"{stem}-admin", f"{stem}admin")}
+    try:
+        for order in (sorted(apps), sorted(apps, reverse=True)):
+            for name in order:
+                result = apps[name].up()
+                assert result.code == 0, (order, name, result.text)
+            for name, app in apps.items():
+                assert get(f"{app.url}/api/health", app.ca).status == 200, name
+                nets = [n.name for n in docker_client.networks.list(names=[f"portside-{name}"])]
+                assert f"portside-{name}" in nets
+            for name in order:
+                result = cli("down", name, "--state-dir", apps[name].state)
+                assert result.code == 0, result.text
+                assert f"removed network portside-{name}" in result.err
+                others = [a for a in apps.values() if a.name != name and a.name in order[order.index(name) + 1:]]
+                for other in others:  # the apps still up keep serving
+                    assert get(f"{other.url}/api/health", other.ca).status == 200, other.name
+    finally:
+        for app in apps.values():
+            teardown_app(app, docker_client)

@@ -89,6 +89,17 @@ def runtime_env(config: PortsideConfig, app_dir: Path) -> dict[str, str]:
     return env
 
 
+def mask_secrets(text: str, config: PortsideConfig, admin_dir: Path) -> str:
+    """Every value of the env file (4 characters or more) replaced by '****' in text that goes to a log."""
+    if config.backend is None or not config.backend.env_file:
+        return text
+    for value in read_env_file(admin_dir / config.backend.env_file).values():
+        secret = value.get_secret_value()
+        if len(secret) >= 4:
+            text = text.replace(secret, "****")
+    return text
+
+
 def env_hash(env: dict[str, str]) -> str:
     digest = hashlib.sha256()
     for key in sorted(env):
@@ -406,6 +417,7 @@ class Deployer:
                                         runtime_env(self.config, self.app_dir), memory="1g",
                                         cpus=backend.cpus if backend else 1.0,
                                         network=self.config.deploy.test_network)
+        output = mask_secrets(output, self.config, self.app_dir)  # a test that prints its env leaks nothing
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(output)
         if code != 0:

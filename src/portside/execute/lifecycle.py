@@ -43,6 +43,10 @@ def take_down(ctx: Context, name: str, stop_gateway: bool, say: Callable[[str], 
         containers = runtime.app_containers(client, name)
         say(f"stopping {len(containers)} container(s)")
         runtime.stop_containers(containers)
+        from portside.plan import network_name
+
+        if runtime.remove_network(client, network_name(name)):
+            say(f"removed network {network_name(name)}")
     finally:
         client.close()
     store.set_current(name, None)

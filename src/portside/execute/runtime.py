@@ -288,8 +288,25 @@ def health_check(client: docker.DockerClient, image: str, port: int, path: str,
 
 
 def ensure_network(client: docker.DockerClient, name: str, app: str) -> None:
-    if not client.networks.list(names=[name]):
+    if network_named(client, name) is None:
         client.networks.create(name, driver="bridge", labels={LABEL_APP: app})
+
+
+def network_named(client: docker.DockerClient, name: str) -> Any:
+    """The network called exactly ``name`` (Docker's name filter matches substrings: 'portside-bench' would
+    find 'portside-benchdeploy')."""
+    return next((n for n in client.networks.list(names=[name]) if n.name == name), None)
+
+
+def remove_network(client: docker.DockerClient, name: str) -> bool:
+    network = network_named(client, name)
+    if network is None:
+        return False
+    try:
+        network.remove()
+        return True
+    except docker.errors.APIError:
+        return False  # still in use (e.g. by a container someone else attached): left in place
 
 
 @dataclass(frozen=True)
@@ -320,8 +337,9 @@ def run_replica(
 
     The root file system is read-only with a small noexec tmpfs on /tmp (unless ``read_only`` is False),
     and swap is capped at the memory limit (memswap = memory: no swap on top)."""
-    for old in client.containers.list(all=True, filters={"name": f"^{name}$"}):
-        old.remove(force=True)
+    for old in client.containers.list(all=True, filters={"name": name}):
+        if old.name == name:  # the filter is a substring/regex match: compare exactly
+            old.remove(force=True)
     container: Container = client.containers.run(
         image,
         name=name,
