@@ -217,6 +217,36 @@ def test_the_challenge_folder_is_readable_by_nginx_whatever_the_umask(tmp_path: 
     assert [_mode(tmp_path / ".well-known"), _mode(tmp_path / ".well-known" / "acme-challenge")] == [0o755] * 2
 
 
+# -- a pipeline's checkout and step log ------------------------------------------------------------
+
+
+def test_a_pipeline_checkout_is_private_but_its_files_keep_modes_the_image_needs(tmp_path: Path) -> None:
+    """The checkout is the build context: COPY keeps file modes, and the app runs as a non-root user, so the
+    files stay 0644 (a 0600 main.py would not start); the folder around them is 0700 so no one else reads them."""
+    from portside.context import Context
+    from portside.execute.pipelines import PipelineStore, _StepLogger, fetch
+
+    origin = write_files(tmp_path / "origin", {"main.py": "print(1)\n", "pkg/mod.py": ""})
+    subprocess.run(["git", "init", "-q", "-b", "main", str(origin)], check=True)
+    subprocess.run(["git", "-C", str(origin), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(origin), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+                   check=True)
+    sha = subprocess.run(["git", "-C", str(origin), "rev-parse", "HEAD"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    ctx = Context.create(tmp_path / "state")
+    with private_files():
+        pipelines = PipelineStore(Store(ctx.paths.db))
+        pipeline, _created = pipelines.enqueue("board", "main", sha, "manual")
+        log = _StepLogger(ctx, pipeline, pipelines, [])
+        log.enter("fetch")
+        checkout = ctx.paths.app_dir("board") / "src"
+        fetch(checkout, str(origin), sha, "main", None, log)
+        log.close()
+    assert (_mode(checkout), _mode(checkout / "main.py"), _mode(checkout / "pkg")) == (0o700, 0o644, 0o755)
+    step_log = next((ctx.paths.app_dir("board") / "pipelines").rglob("fetch.log"))
+    assert (_mode(step_log), _mode(step_log.parent)) == (0o600, 0o700)
+
+
 # -- serve -----------------------------------------------------------------------------------------
 
 

@@ -180,9 +180,7 @@ def _make_private(db: Path) -> None:
     for suffix in SIDECARS:
         try:
             os.chmod(f"{db}{suffix}", 0o600)
-        except FileNotFoundError:
-            pass
-        except PermissionError:  # another user's state, opened to read: its owner's next run tightens it
+        except (FileNotFoundError, PermissionError):  # none yet; or another user's, whose next run tightens it
             pass
 
 
