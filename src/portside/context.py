@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+
+STATE_UMASK = 0o077
+"""State is the owner's alone: folders 0700, files 0600. What nginx's workers must read (release site trees,
+the ACME webroot, the folders on the way to them) is opened up explicitly where it is written."""
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Create every file and folder in the block with STATE_UMASK (the umask is per process: the CLI and
+    'serve' hold this for their whole run)."""
+    previous = os.umask(STATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def default_state_dir() -> Path:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +22,7 @@ from rich.table import Table
 
 from portside import __version__
 from portside.config import CONFIG_NAME, load_config
-from portside.context import Context
+from portside.context import Context, Paths, default_state_dir, private_files
 from portside.errors import EXIT_CODES, ConfigError, DeployError, PortsideError
 
 HELP = f"""portside: from a frontend + backend repository to a live nginx gateway on one server.
@@ -53,10 +56,13 @@ StateOpt = Annotated[Path | None, typer.Option("--state-dir", envvar="PORTSIDE_S
                                                help="where portside keeps its state (default: /var/lib/portside "
                                                "as root, ~/.local/share/portside otherwise)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+_STATE_ROOT: ContextVar[Path | None] = ContextVar("portside_state_root", default=None)  # set by _ctx
 
 
 def _ctx(state_dir: Path | None) -> Context:
-    return Context.create(state_dir, err)
+    ctx = Context.create(state_dir, err)
+    _STATE_ROOT.set(ctx.paths.root)  # where a crash log of this run goes
+    return ctx
 
 
 def _say(message: str) -> None:
@@ -83,15 +89,32 @@ def _guard(fn: Callable[[], Any]) -> Any:
     except typer.Exit:
         raise
     except Exception:  # noqa: BLE001 - the one place that catches everything
-        log = Path("/tmp") / f"portside-error-{int(time.time())}.log"
-        log.write_text(traceback.format_exc())
+        log = _crash_log(traceback.format_exc())
         err.print(f"[bold red]unexpected error:[/] {sys.exc_info()[1]!r}. The full trace is in {log}; "
                   "please report it.")
         raise typer.Exit(1) from None
 
 
+def _crash_log(text: str) -> Path:
+    """Write a trace (exception text can hold secrets) to a new 0600 file in <state>/logs, or, when the state
+    dir does not exist or is not writable, in a private (0700) temporary folder."""
+    logs = Paths(_STATE_ROOT.get() or default_state_dir()).logs
+    try:
+        logs.mkdir(exist_ok=True)  # in an existing state dir only: a crash does not create one
+        fd, name = tempfile.mkstemp(prefix="portside-error-", suffix=".log", dir=logs)
+    except OSError:
+        fd, name = tempfile.mkstemp(prefix="portside-error-", suffix=".log",
+                                    dir=tempfile.mkdtemp(prefix="portside-error-"))
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return Path(name)
+
+
 @app.callback(invoke_without_command=True)
-def _main(version: Annotated[bool, typer.Option("--version", help="print the version")] = False) -> None:
+def _main(ctx: typer.Context,
+          version: Annotated[bool, typer.Option("--version", help="print the version")] = False) -> None:
+    ctx.with_resource(private_files())  # state is 0700/0600; released when the command ends
+    _STATE_ROOT.set(None)
     if version:
         out.print(f"portside {__version__}")
         raise typer.Exit(0)

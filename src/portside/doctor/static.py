@@ -129,8 +129,10 @@ def check_compose(root: Path) -> list[Finding]:
 
 def check_secrets(root: Path) -> list[Finding]:
     """PS105: .env files and private keys tracked by git."""
-    result = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, text=True)
-    if result.returncode != 0:
+    from portside.execute.git import query
+
+    result = query(root, "ls-files", "-z")  # runs nothing the repository's config names
+    if result is None or result.returncode != 0:
         return []
     found = []
     for name in result.stdout.split("\0"):

@@ -64,6 +64,16 @@ def _write_secret(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def challenge_folder(webroot: Path) -> Path:
+    """<webroot>/.well-known/acme-challenge, which nginx's unprivileged workers read: 0755 whatever the umask
+    (the state around it is private; the webroot itself is made traversable by the deploy)."""
+    folder = webroot / ".well-known" / "acme-challenge"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in (folder.parent, folder):
+        path.chmod(0o755)
+    return folder
+
+
 def _account_key(path: Path):  # type: ignore[no-untyped-def]
     import josepy
 
@@ -149,7 +159,7 @@ class AcmeIssuer:
             raise CertificateError(f"the CA refused the order: {_short(exc)}.",
                                    fix="check the names; mind the CA's rate limits (try --staging first)") from None
         written: list[Path] = []
-        self.webroot.joinpath(".well-known", "acme-challenge").mkdir(parents=True, exist_ok=True)
+        challenge_folder(self.webroot)
         try:
             for authz in order.authorizations:
                 if authz.body.status == messages.STATUS_VALID:
@@ -309,9 +319,7 @@ def preflight(names: tuple[str, ...], webroot: Path, http_port: int,
     if caa:
         check_caa(names, caa)
     token = secrets.token_urlsafe(16)
-    folder = webroot / ".well-known" / "acme-challenge"
-    folder.mkdir(parents=True, exist_ok=True)
-    probe = folder / f"portside-preflight-{token}"
+    probe = challenge_folder(webroot) / f"portside-preflight-{token}"
     probe.write_text(token)
     probe.chmod(0o644)
     try:

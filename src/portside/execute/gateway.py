@@ -133,6 +133,11 @@ class _SiteFiles:
             raise
 
 
+# The master (root, or the service user) reads the config and opens the logs; the workers (www-data when the
+# master is root) only write their temp files under tmp/, so the way there is o+x and nothing is o+r.
+PREFIX_MODES = {"": 0o711, "tmp": 0o711, "sites": 0o700, "logs": 0o700, "last-good": 0o700}
+
+
 class PrivateGateway:
     """portside's own nginx master process, under <state>/gateway."""
 
@@ -179,9 +184,9 @@ class PrivateGateway:
 
     def prepare(self) -> list[str]:
         """Write the main file; if the master is not running, check its ports are free (it starts on deploy)."""
-        for sub in ("sites", "logs", "tmp", "last-good"):
+        for sub, mode in PREFIX_MODES.items():
             (self.prefix / sub).mkdir(parents=True, exist_ok=True)
-        os.chmod(self.prefix, 0o755)
+            os.chmod(self.prefix / sub, mode)
         running = self.running_ports()
         if running is not None and running != (self.http_port, self.https_port):
             raise GatewayError(

@@ -269,8 +269,10 @@ _GIT_SAFE = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c
 
 def _git(args: list[str], cwd: Path | None, log: _StepLogger, env: dict[str, str]) -> str:
     log.say("$ git " + " ".join(shlex.quote(a) for a in args if not a.startswith("http.extraheader")))
+    # umask 022: the tree is the build context and COPY keeps its modes for the app's non-root user.
+    # Others cannot reach it: fetch keeps the checkout's folder 0700.
     result = subprocess.run(["git", *_GIT_SAFE, *args], cwd=cwd, capture_output=True, text=True, env=env,
-                            timeout=600)
+                            timeout=600, umask=0o022)
     for line in (result.stdout + result.stderr).splitlines():
         log.say(line)
     if result.returncode != 0:
@@ -307,6 +309,7 @@ def fetch(checkout: Path, repository: str, sha: str, branch: str, credentials_fi
         _git(["remote", "add", "origin", repository], checkout, log, env)
     else:
         _git(["remote", "set-url", "origin", repository], checkout, log, env)
+    checkout.chmod(0o700)
     _git([*options, "fetch", "--quiet", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"],
          checkout, log, env)
     _git(["checkout", "--quiet", "--force", "--detach", sha], checkout, log, env)

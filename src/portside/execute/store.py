@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import getpass
 import json
 import os
+import pwd
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -49,9 +49,11 @@ CREATE TABLE IF NOT EXISTS audit (
     app TEXT NOT NULL,
     action TEXT NOT NULL,
     detail TEXT NOT NULL,
-    result TEXT NOT NULL
+    result TEXT NOT NULL,
+    uid INTEGER
 );
 """
+SIDECARS = ("", "-wal", "-shm", "-journal")  # SQLite gives new sidecars the main file's mode
 
 
 def now() -> str:
@@ -76,21 +78,31 @@ class Release:
 
 class Store:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _create_private(path)
+        _make_private(path)  # the DB holds every app's hook secret; this also tightens an older version's
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(releases)")}
-        if "config_json" not in columns:  # state written by 0.1.0 before rollback existed
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring state written by an older version up to this schema; its rows are kept."""
+        if "config_json" not in self._columns("releases"):  # 0.1.0, before rollback existed
             self.db.execute("ALTER TABLE releases ADD COLUMN config_json TEXT NOT NULL DEFAULT '{}'")
+        if "uid" not in self._columns("audit"):  # before the audit record held the real uid (NULL: unknown)
+            self.db.execute("ALTER TABLE audit ADD COLUMN uid INTEGER")
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
 
     def close(self) -> None:
         self.db.close()
 
     def audit(self, app: str, action: str, detail: str, result: str) -> None:
-        self.db.execute("INSERT INTO audit (at, who, app, action, detail, result) VALUES (?,?,?,?,?,?)",
-                        (now(), _who(), app, action, detail, result))
+        self.db.execute("INSERT INTO audit (at, who, uid, app, action, detail, result) VALUES (?,?,?,?,?,?,?)",
+                        (now(), _who(), os.getuid(), app, action, detail, result))
 
     def audit_log(self, app: str, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT * FROM audit WHERE app=? ORDER BY id DESC LIMIT ?", (app, limit))
@@ -156,20 +168,42 @@ def _release(row: sqlite3.Row) -> Release:
     return Release(**data)
 
 
-def _who() -> str:
+def _create_private(db: Path) -> None:
+    """A new DB file is 0600 from the start, whatever the umask (SQLite would create it 0644)."""
     try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.geteuid())
-    return os.environ.get("SUDO_USER", user)
+        os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def _make_private(db: Path) -> None:
+    for suffix in SIDECARS:
+        try:
+            os.chmod(f"{db}{suffix}", 0o600)
+        except (FileNotFoundError, PermissionError):  # none yet; or another user's, whose next run tightens it
+            pass
+
+
+def _who() -> str:
+    """The real uid's account name, and the name sudo passed on as a hint only: the caller sets SUDO_USER
+    (and USER, LOGNAME), the kernel sets the uid. E.g. 'deploy', or 'alice (uid 0 via sudo)'."""
+    uid = os.getuid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = f"uid {uid}"
+    hint = os.environ.get("SUDO_USER")
+    if hint and hint != user:
+        return f"{hint} (uid {uid} via sudo)"
+    return user
 
 
 @contextmanager
 def app_lock(lock_dir: Path, app: str, command: str, wait: bool = False) -> Iterator[None]:
     """One deploy at a time per app. Says who holds the lock and since when."""
-    lock_dir.mkdir(parents=True, exist_ok=True)
+    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = lock_dir / f"{app}.lock"
-    handle = path.open("a+")
+    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+")
     try:
         while True:
             try:

@@ -301,7 +301,14 @@ def _app_dir(info: dict[str, Any]) -> Any:
 
 
 def serve(ctx: Context, host: str, port: int, say: Any) -> None:
-    """Run the service in the foreground (systemd runs this)."""
+    """Run the service in the foreground (systemd runs this). Everything it writes is private (0700/0600)."""
+    from portside.context import private_files
+
+    with private_files():
+        _serve(ctx, host, port, say)
+
+
+def _serve(ctx: Context, host: str, port: int, say: Any) -> None:
     import uvicorn
 
     store = Store(ctx.paths.db)
@@ -312,7 +319,9 @@ def serve(ctx: Context, host: str, port: int, say: Any) -> None:
     for name in clean_orphans(ctx, store):
         say(f"removed orphaned container {name}")
     ctx.paths.root.mkdir(parents=True, exist_ok=True)
-    (ctx.paths.root / "service.json").write_text(json.dumps({"host": host, "port": port, "started": time.time()}))
+    service = ctx.paths.root / "service.json"
+    service.unlink(missing_ok=True)  # a new file, 0600: one an older version wrote 0644 is not reused
+    service.write_text(json.dumps({"host": host, "port": port, "started": time.time()}))
     import os
 
     worker = Worker(ctx, say=say, renew_seconds=float(os.environ.get("PORTSIDE_RENEW_SECONDS", "3600")))
