@@ -132,6 +132,7 @@ def init(
     from portside.execute.files import init_project
 
     def go() -> None:
+        os.umask(0o022)  # files for the user's repository or for images, not portside's state
         written, kept, found = init_project(directory, name)
         for line in found:
             err.print(f"detected {escape(line)}")
@@ -425,6 +426,7 @@ def render(
     from portside.execute.files import render_all
 
     def go() -> None:
+        os.umask(0o022)  # files for the user's repository or for images, not portside's state
         for path in render_all(directory.resolve(), out_dir, local):
             err.print(f"[green]wrote[/] {path}")
 
@@ -448,6 +450,7 @@ def base_images(
     from portside.execute.runtime import connect
 
     def go() -> None:
+        os.umask(0o022)  # files for the user's repository or for images, not portside's state
         ctx = _ctx(state_dir)
         builder = BaseImageBuilder(connect(), ctx.paths.root / "cache" / "debootstrap", ctx.paths.logs, _say,
                                    mirror=mirror, ca_bundle=ca_bundle)
@@ -775,6 +778,7 @@ def export(
     from portside.render.export import TARGETS, UnitInputs, render_export, render_units, unit_warnings
 
     def go() -> None:
+        os.umask(0o022)  # files for the user's repository or for images, not portside's state
         if target not in TARGETS:
             raise ConfigError([f"export: unknown target {target!r}. Fix: one of {', '.join(TARGETS)}"])
         units = UnitInputs(executable=Path(_shutil.which("portside") or "/usr/local/bin/portside"),
@@ -827,6 +831,7 @@ def doctor(
     from portside.doctor.static import run_static
 
     def go() -> None:
+        os.umask(0o022)  # files for the user's repository or for images, not portside's state
         language = lang or default_lang()
         if language not in ("en", "ko"):
             raise ConfigError([f"--lang: {language!r} is not supported. Fix: en or ko"])

@@ -105,6 +105,14 @@ class BaseImageBuilder:
         self.ca_bundle = ca_bundle
 
     def build_all(self, kinds: tuple[str, ...] = ("python", "node"), force: bool = False) -> list[str]:
+        # An image's files are for everyone in it (the app runs as a non-root user): never portside's umask 077.
+        previous = os.umask(0o022)
+        try:
+            return self._build_all(kinds, force)
+        finally:
+            os.umask(previous)
+
+    def _build_all(self, kinds: tuple[str, ...], force: bool) -> list[str]:
         built = []
         if force or not image_exists(self.client, DEBIAN):
             self._debian()
