@@ -51,10 +51,13 @@ def app_lines(item: dict[str, Any], now: dt.datetime | None = None) -> list[str]
     for rel in item["releases"]:
         for c in sorted(rel["containers"], key=lambda c: replica_order(c["name"])):
             role = {"serving": "replica ", "draining": "draining"}.get(c["role"], "old     ")
-            extra = (f"  restarted {c['restarts']}x" if c["restarts"] else "") + ("  OOM-killed" if c["oom_killed"]
-                                                                                  else "")
-            lines.append(f"  {role} {escape(c['name'])}  {escape(c['state'])} {escape(c['health'])}"
-                         f"  {escape(c['address'] or '-')}{extra}")
+            short = c["name"].removeprefix(f"{item['name']}-backend-")  # r12-1: the app is in the heading
+            lines.append(f"  {role} {escape(short)}  {escape(c['state'])} {escape(c['health'])}"
+                         f"  {escape(c['address'] or '-')}")
+            extra = [f"restarted {c['restarts']}x"] if c["restarts"] else []
+            extra += ["killed for exceeding its memory limit"] if c["oom_killed"] else []
+            if extra:
+                lines.append(f"           {', '.join(extra)}")
     cert = item.get("certificate")
     if cert:
         text = f"{cert['mode']}, {cert['days_left']} days left"

@@ -56,12 +56,10 @@ def read_cert(path: Path) -> CertInfo | None:
 
 
 def _write_secret(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
+    """0600 whatever was there before (a leftover temp file included): one way to write a key, in certs."""
+    from portside.execute.certs import write_private
+
+    write_private(path, data)
 
 
 def challenge_folder(webroot: Path) -> Path:
