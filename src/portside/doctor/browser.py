@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 
 from portside.doctor import Edit, Finding
 from portside.doctor.repo import Repo
-from portside.doctor.routes import expects_prefix, is_backend_package, is_frontend_package
+from portside.doctor.routes import expects_prefix, is_backend_package
 from portside.doctor.secrets_scan import TESTS
 
 SOURCES = {".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".vue", ".svelte", ".astro", ".html", ".htm"}
@@ -24,9 +24,10 @@ TOOL_CONFIG = re.compile(r"^(vite|vitest|webpack|rollup|vue|svelte|next|nuxt|ast
 SERVER_SIDE = re.compile(r"(^|/)(\+server|hooks\.server|[^/]*\.server)\.\w+$|(^|/)(pages|app)/api/|(^|/)server/")
 PUBLIC_PREFIX = re.compile(r"^(VITE_|REACT_APP_|NEXT_PUBLIC_|VUE_APP_|NUXT_PUBLIC_|PUBLIC_|GATSBY_|EXPO_PUBLIC_|"
                            r"NG_APP_|SNOWPACK_PUBLIC_)")
-ORIGIN_HINT = re.compile(r"(?i)(API|URL|URI|BACKEND|SERVER|HOST|ORIGIN|ENDPOINT|WS|SOCKET|BASE)")
 SECRET_NAME = re.compile(r"(?i)(SECRET|PASSWORD|PASSWD|PRIVATE|SERVICE_ROLE|ADMIN_KEY|MASTER_KEY)")
 MAYBE_SECRET = re.compile(r"(?i)(TOKEN|API_?KEY|ACCESS_KEY|AUTH_KEY|CREDENTIAL)")
+PUBLIC_BY_DESIGN = re.compile(r"(?i)(FIREBASE|MAPS|RECAPTCHA|SITE_KEY|PUBLISHABLE|PUBLIC_KEY|ANON|KAKAO|JS_KEY|"
+                              r"MEASUREMENT_ID|SENTRY_DSN|CLIENT_ID)")  # keys the vendor means to be public
 SECRET_VALUE = re.compile(r"^(sk_live_|sk_test_|rk_live_|sk-[A-Za-z0-9_-]{20,}|ghp_|gho_|github_pat_|glpat-|xox[abpr]-|"
                           r"AKIA[0-9A-Z]{16}|-----BEGIN|eyJ[\w-]+\.eyJ[\w-]+\.)")
 URL = re.compile(r"""(?P<url>(?P<scheme>https?|wss?)://(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+)(?::(?P<port>\d{2,5}))?"""
@@ -37,6 +38,7 @@ BUILD_MODES = re.compile(r"^\.env(\.local|\.production|\.production\.local|\.pro
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*[\"']?(.*?)[\"']?\s*$")
 DEV_ONLY = re.compile(r"NODE_ENV|import\.meta\.env\.(DEV|PROD|MODE|SSR)\b|\bisDev|\bisProd|__DEV__|\bdevelopment\b|"
                       r"location\.(hostname|host|origin)\s*===?|\bdev\s*\?")
+STATIC_DIRS = {"public", "static", "www", "wwwroot"}  # served as they are
 LOCAL_NAMES = {"localhost", "0.0.0.0", "host.docker.internal", "backend", "server", "api", "app", "web"}
 
 
@@ -59,10 +61,13 @@ def _own_names(repo: Repo) -> set[str]:
 
 
 def frontend_sources(repo: Repo) -> list[str]:
+    """Code that runs in the browser: not tool configs, tests or server-side modules, and not a Node backend's
+    code (except the static files it serves)."""
     def want(path: PurePosixPath) -> bool:
         name = path.as_posix()
+        served = path.suffix in (".html", ".htm") or bool(STATIC_DIRS & set(path.parts[:-1]))
         return (path.suffix in SOURCES and not TOOL_CONFIG.search(path.name) and not TESTS.search(name)
-                and not SERVER_SIDE.search(name) and not is_backend_package(repo.package_of(name)))
+                and (served or not (SERVER_SIDE.search(name) or is_backend_package(repo.package_of(name)))))
 
     return repo.select(want)
 
@@ -138,11 +143,10 @@ def env_files(repo: Repo) -> list[str]:
 def _env_origins(repo: Repo, name: str) -> Iterator[Finding]:
     if not BUILD_MODES.match(PurePosixPath(name).name):
         return  # .env.development / .env.test: read by the dev server and tests only, never by the build
-    frontend = is_frontend_package(repo.package_of(name))
     for number, line in enumerate(repo.lines(name), 1):
         match = ENV_LINE.match(line)
-        if not match or not (PUBLIC_PREFIX.match(match.group(1)) or (frontend and ORIGIN_HINT.search(match.group(1)))):
-            continue
+        if not match or not PUBLIC_PREFIX.match(match.group(1)):
+            continue  # only prefixed variables reach the bundle (Vite, CRA, Vue CLI, Next, Nuxt, SvelteKit)
         value = match.group(2)
         url = URL.fullmatch(value)
         if url and (_is_local(url.group("host")) or url.group("port") or url.group("host") in _own_names(repo)):
@@ -163,7 +167,8 @@ def _env_secrets(repo: Repo, name: str) -> Iterator[Finding]:
             continue
         if SECRET_NAME.search(variable) or SECRET_VALUE.match(value):
             yield Finding("PS114", "error", repo.where(name, number), variable)
-        elif MAYBE_SECRET.search(variable):
+        elif MAYBE_SECRET.search(variable) and not PUBLIC_BY_DESIGN.search(PUBLIC_PREFIX.sub("", variable, count=1)) \
+                and not value.startswith("pk_"):
             yield Finding("PS114", "warning", repo.where(name, number), variable)
 
 

@@ -181,18 +181,23 @@ def check_pitfalls(conf: Conf) -> list[Finding]:
 COVERED = {"version_disclosure": "NG214", "weak_ssl_tls": "NG211"}  # reported by doctor's own check already
 
 
-def check_gixy(conf: Conf, native: list[Finding]) -> list[Finding]:
-    """NG209: Gixy-Next's findings join the same report (run as `python -m gixy`, so no PATH is needed)."""
+def check_gixy(confs: list[Conf], native: list[Finding]) -> list[Finding]:
+    """NG209: Gixy-Next's findings join the same report. One run for every file (it starts slowly), as
+    `python -m gixy` so no PATH is needed."""
+    if not confs:
+        return []
     try:
-        result = subprocess.run([sys.executable, "-m", "gixy", "-f", "json", str(conf.path)], capture_output=True,
-                                text=True, timeout=120, check=False)
+        result = subprocess.run([sys.executable, "-m", "gixy", "-f", "json", *(str(c.path) for c in confs)],
+                                capture_output=True, text=True, timeout=300, check=False)
         issues = json.loads(result.stdout or "[]")
     except (OSError, subprocess.TimeoutExpired, ValueError):
         return []
     severity = {"HIGH": "error", "MEDIUM": "warning", "LOW": "info", "INFORMATION": "info", "UNSPECIFIED": "info"}
     covered = {(f.check, f.where) for f in native}
+    by_path = {str(c.path): c for c in confs}
     found = []
     for issue in issues:
+        conf = by_path.get(str(issue.get("path")), confs[0])
         line = issue.get("line")
         location = f"{conf.display}:{line}" if line else conf.display
         if (COVERED.get(issue.get("plugin", "")), location) in covered:
@@ -204,23 +209,21 @@ def check_gixy(conf: Conf, native: list[Finding]) -> list[Finding]:
     return found
 
 
-def check_conf(conf: Conf, repo: Repo | None) -> list[Finding]:
+def check_confs(confs: list[Conf], repo: Repo | None) -> list[Finding]:
     from portside.doctor.nginx_app import check_app
 
-    native = check_pitfalls(conf) + check_app(conf, repo)
-    return native + check_gixy(conf, native)
+    native: list[Finding] = []
+    for conf in confs:
+        native += check_pitfalls(conf) + check_app(conf, repo)
+    return native + check_gixy(confs, native)
 
 
 def check_nginx(repo: Repo) -> list[Finding]:
-    found: list[Finding] = []
-    for name in config_files(repo):
-        conf = load(repo.path(name), name)
-        if conf is not None:
-            found += check_conf(conf, repo)
-    return found
+    confs = [load(repo.path(name), name) for name in config_files(repo)]
+    return check_confs([c for c in confs if c is not None], repo)
 
 
 def check_nginx_file(path: Path) -> list[Finding]:
     """One config file given on the command line (no repository around it)."""
     conf = load(path, path.name)
-    return [] if conf is None else check_conf(conf, None)
+    return [] if conf is None else check_confs([conf], None)

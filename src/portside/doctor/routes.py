@@ -51,9 +51,13 @@ def _normal(route: str) -> str:
 
 
 def _project(repo: Repo, rel: str) -> str:
+    """The nearest folder above a file that holds a project file (package.json, pom.xml, go.mod ...)."""
+    cache: dict[str, bool] = repo.memo.setdefault("project_folders", {})
     for parent in PurePosixPath(rel).parents:
         folder = "" if str(parent) == "." else str(parent)
-        if any(repo.path(f"{folder}/{m}" if folder else m).is_file() for m in MARKERS):
+        if folder not in cache:
+            cache[folder] = any(repo.path(f"{folder}/{m}" if folder else m).is_file() for m in MARKERS)
+        if cache[folder]:
             return folder
     return ""
 

@@ -9,14 +9,18 @@ SECRET_KEY, .npmrc tokens, appsettings.json connection strings.
 from __future__ import annotations
 
 import json
+import math
 import re
+import tempfile
+from collections import Counter
 from collections.abc import Iterator
-from pathlib import PurePosixPath
+from functools import cache
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from portside.doctor import Finding
 from portside.doctor.keys import properties, yaml_paths
-from portside.doctor.repo import Repo
+from portside.doctor.repo import MAX_BYTES, Repo
 
 PLACEHOLDER = re.compile(r"^(\$\{.*\}|\$\w+|%\(.*\)s|<.*>|\{\{.*\}\}|#\{.*\}|@.*@|ENC\(.*\)|\*+|x+|)$", re.I)
 SECRET_KEY_NAME = re.compile(r"(?i)(password|passwd|pwd|secret|api[-_]?key|private[-_]?key|token|credentials?)$")
@@ -89,15 +93,80 @@ def _plugins() -> list[dict[str, Any]]:
     return [{"name": name} for name in names if name != "IPPublicDetector"]
 
 
-def _scannable(name: str) -> bool:
+def _scannable(repo: Repo, name: str) -> bool:
     base = PurePosixPath(name).name
-    return not name.endswith(NOT_SCANNED) and base != ".secrets.baseline" and not _is_env(base)
+    if name.endswith(NOT_SCANNED) or base == ".secrets.baseline" or _is_env(base):
+        return False
+    try:
+        return repo.path(name).stat().st_size <= MAX_BYTES
+    except OSError:
+        return False
+
+
+
+
+class _Prefilter:
+    """Lines any active plugin could report, found cheaply (detect-secrets costs ~1.5 ms a line, most lines hold
+    nothing): a pattern plugin's regex, a keyword, or a quoted string over an entropy plugin's limit."""
+
+    def __init__(self) -> None:
+        from detect_secrets.plugins.base import RegexBasedDetector
+        from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+        from detect_secrets.plugins.keyword import DENYLIST_REGEX
+        from detect_secrets.settings import get_plugins
+
+        plugins = get_plugins()
+        by_flags: dict[int, list[str]] = {re.I: [DENYLIST_REGEX]}
+        for regex in (r for p in plugins if isinstance(p, RegexBasedDetector) for r in p.denylist):
+            by_flags.setdefault(regex.flags, []).append(regex.pattern)
+        self.patterns = [re.compile("|".join(f"(?:{p})" for p in group), flags) for flags, group in by_flags.items()]
+        self.entropy = [(re.compile(f"[{re.escape(p.charset)}]{{7,}}"), float(p.entropy_limit)) for p in plugins
+                        if isinstance(p, HighEntropyStringsPlugin)]
+
+    def wants(self, line: str) -> bool:
+        """Quoted or not: parsed files (YAML, ini-like) reach the entropy plugins unquoted. The entropy here is
+        never below the plugins' own (no digit discount), so no line they would report is left out."""
+        if any(r.search(line) for r in self.patterns):
+            return True
+        for tokens, limit in self.entropy:
+            for value in tokens.findall(line):
+                if math.log2(len(set(value))) > limit and _entropy(value) > limit:
+                    return True
+        return False
+
+
+def _entropy(value: str) -> float:
+    counts = Counter(value).values()
+    return -sum(c / len(value) * math.log2(c / len(value)) for c in counts)
+
+
+def _scan(repo: Repo, name: str, prefilter: _Prefilter, work: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, detect-secrets' PotentialSecret) of one file. Source files (a type detect-secrets knows and
+    reads line by line) are scanned on their candidate lines, and the line before each (allowlist pragmas),
+    written to a copy under `work` with the same name so file-type rules still apply; YAML and unknown types,
+    which detect-secrets parses as a whole, are scanned as they are."""
+    from detect_secrets.core.scan import scan_file
+    from detect_secrets.util.filetype import FileType, determine_file_type
+
+    lines = repo.lines(name)
+    wanted = {i for i, line in enumerate(lines, 1) if prefilter.wants(line)}
+    if not wanted:
+        return
+    if determine_file_type(name) in (FileType.OTHER, FileType.YAML):
+        for secret in scan_file(str(repo.path(name))):
+            yield secret.line_number, secret
+        return
+    numbers = sorted(wanted | {i - 1 for i in wanted if i > 1})
+    copy = work / name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text("\n".join(lines[i - 1] for i in numbers) + "\n", encoding="utf-8")
+    for secret in scan_file(str(copy)):
+        yield numbers[secret.line_number - 1], secret
 
 
 def check_detect_secrets(repo: Repo, skip: set[str]) -> list[Finding]:
     """PS112: detect-secrets on every file of the scan (files already reported whole are skipped)."""
     try:
-        from detect_secrets.core.scan import scan_file
         from detect_secrets.settings import transient_settings
     except ImportError:
         repo.notes.append("detect-secrets is not installed: PS112 skipped (pip install detect-secrets)")
@@ -105,17 +174,17 @@ def check_detect_secrets(repo: Repo, skip: set[str]) -> list[Finding]:
     accepted = _baseline(repo)
     config = {"plugins_used": _plugins(), "filters_used": [{"path": f"detect_secrets.filters.{f}"} for f in FILTERS]}
     found = []
-    with transient_settings(config):
+    with transient_settings(config), tempfile.TemporaryDirectory(prefix="portside-doctor-") as work:
+        prefilter = _Prefilter()
         for name in repo.files:
-            if name in skip or not _scannable(name):
+            if name in skip or not _scannable(repo, name):
                 continue
             path = PurePosixPath(name)
             guesses_ok = not (TESTS.search(name) or EXAMPLES.search(path.name) or DEV_PROFILE.search(path.stem))
-            for secret in scan_file(str(repo.path(name))):
+            for line, secret in _scan(repo, name, prefilter, Path(work)):
                 plugin = _plugin_of(secret.type)
                 if (name, secret.secret_hash) in accepted or (plugin in GUESS_PLUGINS and not guesses_ok):
                     continue
-                line = secret.line_number
                 if plugin in GUESS_PLUGINS and _harmless(repo.lines(name)[line - 1] if line else ""):
                     continue
                 severity = "error" if plugin in PATTERN_PLUGINS else "warning"
@@ -123,6 +192,7 @@ def check_detect_secrets(repo: Repo, skip: set[str]) -> list[Finding]:
     return found
 
 
+@cache
 def _plugin_of(secret_type: str) -> str:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
