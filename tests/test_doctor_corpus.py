@@ -106,12 +106,19 @@ def test_case(case: Case, tmp_path: Path) -> None:
 # -- --fix -------------------------------------------------------------------------------------------------------
 
 
-def builds(root: Path, name: str) -> None:
+def builds(root: Path, name: str, before: str) -> None:
     """The fixed file still parses the way its tool reads it."""
     path = root / name
-    if path.suffix in (".js", ".mjs"):
+    if path.suffix in (".ts", ".tsx", ".jsx"):  # no TypeScript or JSX parser offline: only a literal's text moved
+        for old, new in zip(before.splitlines(), path.read_text().splitlines(), strict=True):
+            if old != new:
+                start = next(i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b)
+                start = old.rfind("http", 0, start + 1) if old.rfind("http", 0, start + 1) >= 0 else start
+                assert old[start - 1] in "'\"`" and old.count("`") == new.count("`"), (old, new)
+                assert old.count('"') == new.count('"') and old.count("'") == new.count("'"), (old, new)
+    elif path.suffix in (".js", ".mjs"):
         subprocess.run(["node", "--check", str(path)], check=True, capture_output=True)
-    elif path.suffix in (".vue", ".svelte"):
+    elif path.suffix in (".vue", ".svelte", ".html"):
         script = re.search(r"<script[^>]*>(.*?)</script>", path.read_text(), re.S)
         assert script is not None
         plain = root / f".{path.name}.mjs"
@@ -175,7 +182,7 @@ def test_fix_clears_the_case(case: Case, tmp_path: Path) -> None:
     assert names
     for name in names:
         if (root / name).is_file() and not name.endswith(".dockerignore"):
-            builds(root, name)
+            builds(root, name, case.files.get(name, ""))
 
 
 def test_fix_leaves_untracked_and_modified_files_alone(tmp_path: Path) -> None:

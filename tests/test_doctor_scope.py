@@ -153,5 +153,7 @@ def test_the_fix_names_the_exact_replacement_in_both_languages(tmp_path: Path) -
     assert finding.where == "client/src/Books.vue:2"
     assert "Replace http://localhost:5001/books with /api/books; the backend's routes do not start with /api, so " \
            "also set gateway.strip_prefix = true" in finding.text("en")[2]
+    result = cli("doctor", tmp_path)
+    assert "1 finding(s) can be fixed mechanically: portside doctor --fix" in result.err
     assert "http://localhost:5001/books을(를) /api/books(으)로 바꾸세요. 백엔드 경로가 /api로 시작하지 않으니" in \
         finding.text("ko")[2]

@@ -845,6 +845,12 @@ def doctor(
                 title, why, fix_text = f.text(language)
                 table.add_row(f.check, escape(f.where), escape(title), escape(f"{why}\nFix: {fix_text}"))
             out.print(table)
+        fixable = sum(1 for f in findings if f.edit is not None)
+        if fixable and not fix:
+            hint = (f"{fixable} finding(s) can be fixed mechanically: portside doctor --fix (--dry-run shows the diff)"
+                    if language == "en" else
+                    f"{fixable}건은 자동으로 고칠 수 있습니다: portside doctor --fix (--dry-run으로 먼저 확인하세요)")
+            err.print(hint, highlight=False)
         raise typer.Exit(code)
 
     _guard(go)

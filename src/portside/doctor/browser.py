@@ -32,8 +32,9 @@ SECRET_VALUE = re.compile(r"^(sk_live_|sk_test_|rk_live_|sk-[A-Za-z0-9_-]{20,}|g
                           r"AKIA[0-9A-Z]{16}|-----BEGIN|eyJ[\w-]+\.eyJ[\w-]+\.)")
 URL = re.compile(r"""(?P<url>(?P<scheme>https?|wss?)://(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+)(?::(?P<port>\d{2,5}))?"""
                  r"""(?P<path>/[^"'`\s<>)${}\\]*)?)""")
-CALL_HINT = re.compile(r"fetch|axios|baseURL|baseUrl|XMLHttpRequest|WebSocket|EventSource|\bio\(|api|API|\$http|"
-                       r"ky\.|superagent|request\(")
+CALL_HINT = re.compile(r"fetch|axios|baseURL|baseUrl|XMLHttpRequest|WebSocket|EventSource|\bio\(|\$http|ky\.|"
+                       r"superagent|request\(|\.(get|post|put|patch|delete)\(")
+API_HINT = re.compile(r"api|API|endpoint|ENDPOINT|backend|BACKEND|server|SERVER")
 BUILD_MODES = re.compile(r"^\.env(\.local|\.production|\.production\.local|\.prod|\.staging)?$")
 ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*[\"']?(.*?)[\"']?\s*$")
 DEV_ONLY = re.compile(r"NODE_ENV|import\.meta\.env\.(DEV|PROD|MODE|SSR)\b|\bisDev|\bisProd|__DEV__|\bdevelopment\b|"
@@ -69,7 +70,15 @@ def frontend_sources(repo: Repo) -> list[str]:
         return (path.suffix in SOURCES and not TOOL_CONFIG.search(path.name) and not TESTS.search(name)
                 and (served or not (SERVER_SIDE.search(name) or is_backend_package(repo.package_of(name)))))
 
-    return repo.select(want)
+    return [name for name in repo.select(want) if not _angular_dev_environment(repo, name)]
+
+
+def _angular_dev_environment(repo: Repo, name: str) -> bool:
+    """Angular's environment.ts is the development one when an environment.prod.ts replaces it in builds."""
+    path = PurePosixPath(name)
+    if not re.fullmatch(r"environment(\.dev|\.development|\.local)?\.ts", path.name):
+        return False
+    return any(repo.path(str(path.parent / f"environment.{mode}.ts")).is_file() for mode in ("prod", "production"))
 
 
 def _prefix(repo: Repo) -> str:
@@ -101,11 +110,13 @@ def _origin(repo: Repo, name: str, number: int, line: str, match: re.Match[str],
     host, port, scheme = match.group("host"), match.group("port"), match.group("scheme")
     url, path = match.group("url").rstrip(".,;"), (match.group("path") or "").rstrip(".,;")
     own = _is_local(host) or host in _own_names(repo)
+    code = URL.sub("", line)  # hints in the code around the URL, not in its hostname
+    calls = bool(CALL_HINT.search(code))
     if not own and not (port or "/api" in path) or re.match(r"(www\.)?(w3\.org|schema\.org|github\.com)$", host):
-        if scheme in ("http", "ws") and not own and not built and CALL_HINT.search(line):
+        if scheme in ("http", "ws") and not own and not built and calls:
             return Finding("PS115", "warning", repo.where(name, number), url)
         return None
-    if not own and not CALL_HINT.search(line):
+    if not own and not (calls or API_HINT.search(code)):
         return None
     replacement = relative(repo, path, line)
     extra = _extra(repo, replacement)
@@ -120,6 +131,11 @@ def _comment(line: str) -> bool:
     return line.lstrip().startswith(("//", "*", "/*", "<!--", "#"))
 
 
+def _code(line: str) -> str:
+    """The line without a trailing // comment (a URL's own // follows a colon or a quote)."""
+    return re.split(r"(?<![:\"'`/\\])//", line, maxsplit=1)[0]
+
+
 def _scan_origins(repo: Repo, name: str, built: bool = False) -> Iterator[Finding]:
     lines = repo.lines(name)
     for number, line in enumerate(lines, 1):
@@ -127,7 +143,7 @@ def _scan_origins(repo: Repo, name: str, built: bool = False) -> Iterator[Findin
             continue
         if not built and DEV_ONLY.search(" ".join(lines[max(0, number - 3):number])):
             continue  # a development-only branch: production takes the other one
-        for match in URL.finditer(line):
+        for match in URL.finditer(line if built else _code(line)):
             finding = _origin(repo, name, number, line, match, built)
             if finding and (not built or finding.check == "PS101"):
                 yield finding

@@ -43,8 +43,13 @@ class Step:
 
 
 def dockerfiles(repo: Repo) -> list[str]:
-    return repo.select(lambda p: p.name in ("Dockerfile", "Containerfile") or p.name.startswith("Dockerfile.")
-                       or p.name.endswith((".Dockerfile", ".dockerfile")))
+    def want(path: PurePosixPath) -> bool:
+        if path.name.endswith((".dockerignore", ".j2", ".jinja", ".jinja2")):
+            return False
+        return (path.name in ("Dockerfile", "Containerfile") or path.name.startswith("Dockerfile.")
+                or path.name.endswith((".Dockerfile", ".dockerfile")))
+
+    return repo.select(want)
 
 
 def stages(text: str) -> list[list[Step]]:

@@ -17,13 +17,12 @@ CHECKS: dict[str, dict[str, Text]] = {
                    "A page on https://your-domain that calls another origin or port ({detail}) hits CORS errors, "
                    "mixed-content blocks, or ports that some networks block; a localhost address even calls the "
                    "visitor's own machine.",
-                   "Replace {detail} with {replacement}{note}; the gateway serves page and API from one origin "
-                   "('portside doctor --fix' does it)."),
+                   "Replace {detail} with {replacement}{note}. The gateway serves page and API from one origin."),
         "ko": Text("프런트엔드가 API를 절대 주소나 포트로 호출합니다: {detail}",
                    "https://도메인 페이지에서 다른 출처나 포트({detail})를 호출하면 CORS 오류, 혼합 콘텐츠 차단, "
                    "일부 네트워크의 포트 차단을 겪습니다. localhost 주소는 방문자 자신의 컴퓨터를 호출합니다.",
                    "{detail}을(를) {replacement}(으)로 바꾸세요{note}. 게이트웨이가 페이지와 API를 한 출처로 "
-                   "제공합니다('portside doctor --fix'가 해 줍니다)."),
+                   "제공합니다."),
     },
     "PS102": {
         "en": Text("Dockerfile runs as root ({detail})",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from portside.doctor import Edit, Finding
@@ -264,10 +264,16 @@ def _literal(value: str) -> bool:
     return bool(value) and not value.startswith(("$", "<", "{", "%", "`"))
 
 
+DEV_COMPOSE = re.compile(r"(?i)[.-](dev|develop|development|local|test|testing|ci|e2e)\.ya?ml$")
+
+
 def check_ports(repo: Repo) -> list[Finding]:
+    """Compose files named for development (docker-compose.dev.yml, compose.local.yml) report as notes."""
     found: list[Finding] = []
     for name in repo.select(lambda p: bool(COMPOSE.match(p.name))):
-        found += _compose_ports(repo, name)
+        development = bool(DEV_COMPOSE.search(name))
+        found += [replace(f, severity="info") if development and f.check in ("PS103", "PS104") else f
+                  for f in _compose_ports(repo, name)]
     for name in script_files(repo):
         found += _script_findings(repo, name)
     return found
