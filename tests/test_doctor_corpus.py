@@ -196,6 +196,11 @@ def test_fix_leaves_untracked_and_modified_files_alone(tmp_path: Path) -> None:
     result = cli("doctor", root, "--fix")
     assert "not tracked by git" in result.err
     assert (root / "deploy.sh").read_text() == "docker run -p 5432:5432 postgres\n"
+    (root / "new-service").mkdir()  # a new, untracked folder: no .dockerignore is created there
+    (root / "new-service" / "Dockerfile").write_text("FROM scratch\nCOPY . /app\n")
+    (root / "new-service" / ".env").write_text("TOKEN=1\n")
+    assert "its folder is not tracked by git" in cli("doctor", root, "--fix").err
+    assert not (root / "new-service" / ".dockerignore").exists()
     plain = tmp_path / "plain"
     plain.mkdir()
     (plain / "compose.yml").write_text("services:\n  db:\n    ports:\n      - 5432:5432\n")

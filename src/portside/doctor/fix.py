@@ -42,8 +42,9 @@ def _refusal(root: Path, rel: str) -> str | None:
     path = (root / rel).resolve()
     if root.resolve() not in path.parents:
         return "outside the scanned folder"
-    if not path.exists():
-        return None
+    if not path.exists():  # a new file (a .dockerignore) goes only into a folder git tracks
+        folder = git(root, "ls-files", "--", str(Path(rel).parent))
+        return None if folder is not None and folder.stdout.strip() else "its folder is not tracked by git"
     if path.is_symlink() or not path.is_file():
         return "not a regular file"
     if git(root, "ls-files", "--error-unmatch", "--", rel) is None:
