@@ -26,6 +26,7 @@ SCANNERS = {"NG209", "PS117"}  # Gixy-Next and hadolint: compared only where a c
 class Case:
     path: Path
     expect: set[tuple[str, str]] = field(default_factory=set)
+    severity: dict[tuple[str, str], str] = field(default_factory=dict)  # where a case names one
     files: dict[str, str] = field(default_factory=dict)
     untracked: set[str] = field(default_factory=set)
     fix: bool = False
@@ -45,6 +46,8 @@ def load(path: Path) -> Case:
             continue
         if words[0] == "expect":
             case.expect.add((words[1], words[2]))
+            if len(words) > 3:
+                case.severity[(words[1], words[2])] = words[3]
         elif words[0] == "untracked":
             case.untracked.add(words[1])
         elif words[0] in ("fix", "nogit"):
@@ -96,6 +99,7 @@ def test_case(case: Case, tmp_path: Path) -> None:
     root = materialize(case, tmp_path / "repo")
     findings = run_static(root)
     assert compared(case, findings) == case.expect
+    assert {k: f.severity for f in findings if (k := (f.check, f.where)) in case.severity} == case.severity
     for finding in findings:  # every finding reads in both languages
         for lang in ("en", "ko"):
             title, why, fix = finding.text(lang)
