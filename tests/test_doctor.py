@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from portside.doctor import Finding, exit_code, sarif
-from portside.doctor.live import check_docker_group, check_listeners, check_sshd
+from portside.doctor.host import check_docker_group, check_listeners, check_sshd
 from portside.doctor.static import run_static
 
 from .conftest import EXAMPLE, cli, write_files
@@ -156,7 +156,7 @@ def test_real_listeners_parse() -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        from portside.doctor.live import _listeners
+        from portside.doctor.host import _listeners
 
         assert ("127.0.0.1", port) in _listeners()
 
@@ -274,7 +274,7 @@ def test_hsts_missing_on_a_real_name_is_reported() -> None:
 
 
 def test_root_services() -> None:
-    from portside.doctor.live import check_root_services
+    from portside.doctor.host import check_root_services
 
     found = check_root_services({22: ("sshd", 0), 80: ("nginx", 0), 8080: ("java", 0), 9000: ("node", 1000)})
     assert [(f.where, f.detail) for f in found] == [("socket *:8080", "java on port 8080")]
@@ -285,7 +285,7 @@ def test_live_container_checks(docker_client, base_images) -> None:  # type: ign
     """HS302 (root container), PS104 (database port on all interfaces) and PS108 (secret in image history)."""
     import io
 
-    from portside.doctor.live import check_containers
+    from portside.doctor.host import check_containers
 
     from .conftest import free_port
 

@@ -808,9 +808,10 @@ def export(
 @app.command()
 def doctor(
     target: Annotated[Path, typer.Argument(help="a repository folder, or one nginx config file")] = Path("."),
-    live: Annotated[str | None, typer.Option("--live", help="also probe a running site (a URL or host[:port]) "
-                                             "and this host (sockets, containers, docker group, sshd); "
-                                             "'host' for the host checks alone")] = None,
+    live: Annotated[str | None, typer.Option("--live", help="also probe a running site (a URL, host[:port] or the "
+                                             "name of an app deployed here) and this host (sockets, containers, "
+                                             "docker group, sshd); 'host' for the host checks alone (no repository "
+                                             "scan)")] = None,
     ca: Annotated[Path | None, typer.Option(help="CA to trust for --live (portside's local CA)")] = None,
     ws_path: Annotated[str | None, typer.Option(help="WebSocket path to test with --live, e.g. /api/ws/echo")]
     = None,
@@ -818,26 +819,69 @@ def doctor(
     as_json: JsonOpt = False,
     sarif_out: Annotated[Path | None, typer.Option("--sarif", help="also write SARIF 2.1.0 here (GitLab/GitHub "
                                                     "code scanning)")] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="apply the mechanical fixes (API origins -> relative URLs, "
+                                      "published ports -> 127.0.0.1, .dockerignore entries, nginx try_files "
+                                      "fallback and TLS settings); only to files git tracks that have no "
+                                      "uncommitted changes")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="with --fix: print the changes as a unified diff and "
+                                          "write nothing")] = False,
 ) -> None:
-    """Find the common deployment mistakes: CORS-prone API URLs, odd public ports, root containers and daemons,
-    databases on the internet, committed secrets, nginx pitfalls (and Gixy-Next's findings), missing HTTPS
-    redirect or HSTS, expiring certificates, sshd and docker-group risks. Each finding says why and how to fix.
+    """Find the common deployment mistakes in a repository: published ports and databases (compose, docker run
+    in scripts, CI and systemd units), committed secrets (detect-secrets and framework config files), secrets
+    and absolute API origins shipped to the browser, build-context leaks and Dockerfile lint (hadolint),
+    framework debug settings and CORS, hand-written nginx (and Gixy-Next's findings); with --live, a running
+    site and this host. Each finding says where, why and how to fix it. The scan covers the target repository
+    only (what git lists; dependency and build folders are skipped) and says what it read.
+
+    \b
+    Accept a finding with a reason in .portside-doctor.toml at the top of the repository:
+      [[accept]]
+      check = "PS103"
+      file = "docker-compose.yml"
+      reason = "reachable from the office VPN only"
+    detect-secrets' .secrets.baseline is honoured too.
 
     \b
     Exit codes: 0 no problems (info notes allowed), 1 warnings only, 2 at least one error.
     """
     from portside.doctor import SEVERITIES, default_lang, exit_code, sarif
+    from portside.doctor import fix as fixes
     from portside.doctor.live import run_live
-    from portside.doctor.static import run_static
+    from portside.doctor.static import Report, scan
+
+    def fixed(report: Report, root: Path, payload: dict[str, Any]) -> Report:
+        changes, skipped = fixes.plan(root, report.findings)
+        payload["fix"] = {"changed": [c.path for c in changes], "dry_run": dry_run,
+                          "skipped": [{"path": s.path, "reason": s.reason} for s in skipped]}
+        for item in skipped:
+            err.print(f"[yellow]not changed:[/] {escape(item.path)}: {escape(item.reason)}", highlight=False)
+        if dry_run:
+            payload["fix"]["diff"] = "".join(c.diff() for c in changes)
+            if not as_json:
+                out.print(payload["fix"]["diff"], markup=False, highlight=False, end="")
+            err.print(f"dry run: --fix would change {len(changes)} file(s), nothing written", highlight=False)
+            return report
+        fixes.apply(root, changes)
+        for change in changes:
+            checks = ", ".join(sorted({f.check for f in change.findings}))
+            err.print(f"[green]fixed[/] {escape(change.path)} ({checks})", highlight=False)
+        return scan(target)
 
     def go() -> None:
         os.umask(0o022)  # files for the user's repository or for images, not portside's state
         language = lang or default_lang()
         if language not in ("en", "ko"):
             raise ConfigError([f"--lang: {language!r} is not supported. Fix: en or ko"])
-        if not target.exists():
+        payload: dict[str, Any] = {}
+        if live == "host":
+            report = Report([], summary="host checks only: no repository was scanned")
+        elif not target.exists():
             raise ConfigError([f"{target}: not found. Fix: a repository folder or an nginx config file"])
-        findings = run_static(target)
+        else:
+            report = scan(target)
+            if fix or dry_run:
+                report = fixed(report, target.resolve() if target.is_dir() else target.resolve().parent, payload)
+        findings = list(report.findings)
         if live:
             url, trust = _live_target(live, ca)
             findings += run_live(url, trust, ws_path)
@@ -845,10 +889,17 @@ def doctor(
         code = exit_code(findings)
         if sarif_out:
             sarif_out.write_text(json.dumps(sarif(findings, language), indent=2, ensure_ascii=False))
+        accepted = [{"check": f.check, "where": f.where, "reason": reason} for f, reason in report.accepted]
         if as_json:
-            out.print_json(json.dumps({"findings": [f.as_dict(language) for f in findings], "exit_code": code},
-                                      ensure_ascii=False))
+            payload.update(findings=[f.as_dict(language) for f in findings], accepted=accepted,
+                           scanned=report.summary, exit_code=code)
+            out.print_json(json.dumps(payload, ensure_ascii=False))
             raise typer.Exit(code)
+        err.print(escape(f"{report.summary} ({report.seconds:.1f}s)"), style="dim", highlight=False)
+        if report.accepted:
+            name = report.baseline.name if report.baseline else ".portside-doctor.toml"
+            stale = f"; {report.stale} entries matched nothing" if report.stale else ""
+            err.print(escape(f"{len(report.accepted)} finding(s) accepted in {name}{stale}"), style="dim")
         if not findings:
             err.print("[green]no problems found[/]" if language == "en" else "[green]문제가 없습니다[/]")
             raise typer.Exit(0)
@@ -862,9 +913,15 @@ def doctor(
             for column in ("check", "where", "problem", "why / fix"):
                 table.add_column(column, overflow="fold")
             for f in group:
-                title, why, fix = f.text(language)
-                table.add_row(f.check, f.where, title, f"{why}\nFix: {fix}")
+                title, why, fix_text = f.text(language)
+                table.add_row(f.check, escape(f.where), escape(title), escape(f"{why}\nFix: {fix_text}"))
             out.print(table)
+        fixable = sum(1 for f in findings if f.edit is not None)
+        if fixable and not fix:
+            hint = (f"{fixable} finding(s) can be fixed mechanically: portside doctor --fix (--dry-run shows the diff)"
+                    if language == "en" else
+                    f"{fixable}건은 자동으로 고칠 수 있습니다: portside doctor --fix (--dry-run으로 먼저 확인하세요)")
+            err.print(hint, highlight=False)
         raise typer.Exit(code)
 
     _guard(go)

@@ -1,7 +1,8 @@
 """portside doctor: find the common deployment mistakes before users hit them.
 
-Static checks read the repository, portside.toml and nginx configs (read-only, no side effects).
-Live checks (doctor/live.py) probe a running deployment and this host.
+Static checks read the repository (doctor/static.py runs one module per family: ports, secrets_scan,
+browser, dockerfiles, frameworks, nginx), read-only. Live checks probe a running deployment (doctor/live.py)
+and this host (doctor/host.py). doctor/fix.py applies the mechanical fixes findings carry as an Edit.
 """
 
 from __future__ import annotations
@@ -11,9 +12,20 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from portside.doctor.messages import CHECKS
+from portside.doctor.messages import CHECKS, NOTES
 
 SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A mechanical fix: on `line` (1-based) of `path` (relative to the scanned folder) replace the first
+    `old` with `new`. line 0 appends `new` to the file, creating it when it does not exist."""
+
+    path: str
+    line: int
+    old: str
+    new: str
 
 
 @dataclass(frozen=True)
@@ -23,10 +35,13 @@ class Finding:
     where: str  # file:line, URL or socket
     detail: str
     extra: dict[str, str] = field(default_factory=dict)
+    edit: Edit | None = None  # set when 'portside doctor --fix' can repair it
 
     def text(self, lang: str = "en") -> tuple[str, str, str]:
         template = CHECKS[self.check].get(lang) or CHECKS[self.check]["en"]
         values = {"detail": self.detail, **self.extra}
+        note = NOTES.get(values.get("note", ""))
+        values["note"] = (note.get(lang) or note["en"]).format(**values) if note else ""
         return (template.title.format(**values), template.why.format(**values), template.fix.format(**values))
 
     def as_dict(self, lang: str = "en") -> dict[str, Any]:

@@ -6,27 +6,23 @@ exists in both languages. Placeholders in braces are filled from the finding's d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from portside.doctor.text import Text
+from portside.doctor.texts import ALL, NOTES
 
-
-@dataclass(frozen=True)
-class Text:
-    title: str
-    why: str
-    fix: str
-
+__all__ = ["CHECKS", "NOTES", "Text"]
 
 CHECKS: dict[str, dict[str, Text]] = {
     "PS101": {
         "en": Text("Frontend calls the API by an absolute origin or port: {detail}",
                    "A page on https://your-domain that calls another origin or port ({detail}) hits CORS errors, "
-                   "mixed-content blocks, or ports that some networks block.",
-                   "Call the API with a relative URL such as fetch('/api/...'); the gateway serves page and API "
-                   "from one origin."),
+                   "mixed-content blocks, or ports that some networks block; a localhost address even calls the "
+                   "visitor's own machine.",
+                   "Replace {detail} with {replacement}{note}. The gateway serves page and API from one origin."),
         "ko": Text("프런트엔드가 API를 절대 주소나 포트로 호출합니다: {detail}",
                    "https://도메인 페이지에서 다른 출처나 포트({detail})를 호출하면 CORS 오류, 혼합 콘텐츠 차단, "
-                   "일부 네트워크의 포트 차단을 겪습니다.",
-                   "fetch('/api/...')처럼 상대 경로로 호출하세요. 게이트웨이가 페이지와 API를 한 출처로 제공합니다."),
+                   "일부 네트워크의 포트 차단을 겪습니다. localhost 주소는 방문자 자신의 컴퓨터를 호출합니다.",
+                   "{detail}을(를) {replacement}(으)로 바꾸세요{note}. 게이트웨이가 페이지와 API를 한 출처로 "
+                   "제공합니다."),
     },
     "PS102": {
         "en": Text("Dockerfile runs as root ({detail})",
@@ -37,10 +33,10 @@ CHECKS: dict[str, dict[str, Text]] = {
                    "사용자를 만들고 전환하세요: RUN useradd --uid 10001 app 그리고 USER 10001."),
     },
     "PS103": {
-        "en": Text("Compose publishes port {detail} on all interfaces",
+        "en": Text("Port {detail} is published on all interfaces",
                    "Docker-published ports bypass host firewalls such as ufw: this port is open to the internet.",
                    "Publish on loopback only, e.g. \"127.0.0.1:{port}:{port}\", or not at all (use the network)."),
-        "ko": Text("compose가 {detail} 포트를 모든 인터페이스에 공개합니다",
+        "ko": Text("{detail} 포트가 모든 인터페이스에 공개됩니다",
                    "Docker로 공개한 포트는 ufw 같은 방화벽을 우회합니다. 이 포트는 인터넷에 열려 있습니다.",
                    "\"127.0.0.1:{port}:{port}\"처럼 루프백에만 공개하거나, 공개하지 말고 도커 네트워크를 쓰세요."),
     },
@@ -256,3 +252,5 @@ CHECKS: dict[str, dict[str, Text]] = {
                    "WebSocket 경로를 HTTP/1.1과 Upgrade, Connection 헤더로 프록시하세요(portside가 생성합니다)."),
     },
 }
+
+CHECKS.update(ALL)  # the wider checks, one text module per family (doctor/texts/)
