@@ -89,7 +89,8 @@ def _baseline(repo: Repo) -> set[tuple[str, str]]:
 def _plugins() -> list[dict[str, Any]]:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-    names = sorted(plugin.__name__ for plugin in get_mapping_from_secret_type_to_class().values())
+    mapping: dict[str, Any] = get_mapping_from_secret_type_to_class()
+    names = sorted(plugin.__name__ for plugin in mapping.values())
     return [{"name": name} for name in names if name != "IPPublicDetector"]
 
 
@@ -196,7 +197,7 @@ def check_detect_secrets(repo: Repo, skip: set[str]) -> list[Finding]:
 def _plugin_of(secret_type: str) -> str:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-    plugin = get_mapping_from_secret_type_to_class().get(secret_type)
+    plugin: Any = get_mapping_from_secret_type_to_class().get(secret_type)
     return plugin.__name__ if plugin else secret_type
 
 
