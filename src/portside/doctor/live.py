@@ -245,6 +245,9 @@ def run_live(target: str | None, ca: Path | None = None, ws_path: str | None = N
     if host_checks:
         findings += (check_listeners() + check_root_services() + check_containers() + check_docker_group()
                      + check_sshd())
+        from portside.doctor.hardening import check_hardening  # every 'portside server setup' item
+
+        findings += check_hardening()
     if target:
         findings += check_url(target, ca, ws_path)
     return findings

@@ -33,7 +33,8 @@ class Result:
 
 
 class Host(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def run(self, argv: Sequence[str], *, input: str | None = None, env: Mapping[str, str] | None = None,
             timeout: float = 300) -> Result: ...

@@ -128,7 +128,7 @@ def include_lines(main_text: str, dropins: tuple[str, ...], staged: str) -> str 
 
 
 @dataclass(frozen=True)
-class TestCandidate(Action):
+class CheckCandidate(Action):
     """Checks only: nothing under /etc changes."""
 
     dropin: str
@@ -196,7 +196,7 @@ def plan_sshd(s: Settings, f: SshdFacts, markers: dict[str, str]) -> Step:
     key = digest(content)
     if f.dropin is not None and (f.dropin.content, f.dropin.mode) == (content, "644") and markers.get("sshd") == key:
         return Step("sshd")
-    actions: list[Action] = [TestCandidate(content, s.user, tuple(wanted(s).items())),
+    actions: list[Action] = [CheckCandidate(content, s.user, tuple(wanted(s).items())),
                              InstallDropIn(content, f.reload, f.service)]
     notes = []
     if f.reload == "none":

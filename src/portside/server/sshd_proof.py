@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from portside.errors import EnvironmentProblem
+from portside.server.apply import Performer
 from portside.server.host import Host, SshHost, exists, make_dir, read_file, restorer, write_file
 from portside.server.model import RUN_DIR
 from portside.server.sshd import (
@@ -19,10 +20,10 @@ from portside.server.sshd import (
     SPELLING,
     SSHD,
     STAGE,
+    CheckCandidate,
     InstallDropIn,
     ProveLogin,
     ReloadSshd,
-    TestCandidate,
     effective,
     include_lines,
 )
@@ -78,7 +79,7 @@ def _culprits(host: Host, keyword: str, files: list[str]) -> str:
     return ", ".join(found) if found else "a Match block"
 
 
-def test_candidate(action: TestCandidate, host: Host) -> None:
+def check_candidate(action: CheckCandidate, host: Host) -> None:
     main = read_file(host, MAIN)
     names = tuple(sorted(host.run(["find", DROPIN_DIR, "-maxdepth", "1", "-name", "*.conf",
                                    "-printf", "%f\n"]).out.split()))
@@ -112,7 +113,7 @@ def test_candidate(action: TestCandidate, host: Host) -> None:
         host.run(["rm", "-rf", "--", STAGE])
 
 
-def _check_effective(host: Host, action: TestCandidate, candidate: str, others: list[str]) -> None:
+def _check_effective(host: Host, action: CheckCandidate, candidate: str, others: list[str]) -> None:
     problems = []
     for user in (action.user, "root"):
         values, error = effective(host, candidate, f"user={user},host=localhost,addr=127.0.0.1")
@@ -173,13 +174,13 @@ def install_dropin(action: InstallDropIn, host: Host) -> Callable[[], None]:
 def prove_login(action: ProveLogin, host: Host) -> None:
     last = ""
     with probe_key(host, action.user):
-        for _ in range(20):  # a reloaded sshd re-executes itself: give it a moment
+        for _ in range(50):  # a reloaded sshd re-executes itself: give it a moment (10s at most)
             login = host.run(probe_argv("-p", str(action.port), f"{action.user}@{action.address}", "true"),
                              timeout=30)
             if PROBE_OK in login.out:
                 break
             last = login.problem()
-            time.sleep(0.5)
+            time.sleep(0.2)
         else:
             raise EnvironmentProblem(f"after the reload, a key login as {action.user} to {action.address}:"
                                      f"{action.port} failed: {last}. The previous sshd settings are put back.",
@@ -206,5 +207,5 @@ def reload_only(action: ReloadSshd, host: Host) -> None:
         raise EnvironmentProblem(f"sshd did not reload: {'; '.join(failed)}", fix="systemctl status ssh")
 
 
-PERFORMERS = {TestCandidate: test_candidate, InstallDropIn: install_dropin, ProveLogin: prove_login,
-              ReloadSshd: reload_only}
+PERFORMERS: dict[type, Performer] = {CheckCandidate: check_candidate, InstallDropIn: install_dropin,
+                                     ProveLogin: prove_login, ReloadSshd: reload_only}
