@@ -254,3 +254,31 @@ def test_doctor_reads_the_effective_apt_and_firewall_settings() -> None:
     assert _nft_ports(render_rules((22, 80, 443), True)) == {22, 80, 443}
     assert _nft_ports("tcp dport 8080 accept\n") == {8080}
     assert _ufw_ports("22/tcp                     ALLOW IN    Anywhere\n5432 ALLOW IN Anywhere\n") == {22, 5432}
+
+
+class Recorder(FakeHost):
+    def __init__(self, answers: dict[str, str]) -> None:
+        super().__init__(answers)
+        self.ran: list[str] = []
+
+    def run(self, argv: list[str], **kw: object) -> Result:
+        self.ran.append(" ".join(argv))
+        return super().run(argv, **kw)
+
+
+def test_socket_activated_sshd_is_reloaded_through_its_socket() -> None:
+    """Ubuntu >= 22.10: ssh.socket owns the listening socket; a plain reload of ssh.service is not enough."""
+    from portside.server.sshd import gather_sshd
+    from portside.server.sshd_proof import reload_sshd
+
+    base = replace(converged().base, systemd=True)
+    host = Recorder({"test -x /usr/sbin/sshd": "", "systemctl cat ssh.service": "[Unit]",
+                     "systemctl is-active ssh.socket": "active\n"})
+    assert gather_sshd(host, base).reload == "socket"  # type: ignore[arg-type]
+    host.ran.clear()
+    reload_sshd(host, "socket", "ssh")  # type: ignore[arg-type]
+    assert host.ran == ["systemctl daemon-reload", "systemctl restart ssh.socket",
+                        "systemctl try-reload-or-restart ssh.service"]
+    plain = Recorder({"test -x /usr/sbin/sshd": "", "systemctl cat ssh.service": "[Unit]",
+                      "systemctl is-active ssh.socket": "inactive\n"})
+    assert gather_sshd(plain, base).reload == "systemd"  # type: ignore[arg-type]

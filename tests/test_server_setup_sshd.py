@@ -198,3 +198,46 @@ def test_undo_removes_what_setup_added_and_refuses_a_lock_out(base_images) -> No
         assert box.sh("test -e /etc/ssh/sshd_config.d/10-portside.conf", check=False).returncode == 0
         as_deploy = box.setup("--undo", "--remove-users", env=["SUDO_USER=deploy"])
         assert as_deploy.returncode == 2 and "you are logged in as deploy" in as_deploy.stderr
+
+
+def test_over_ssh_from_this_machine_as_from_a_laptop(base_images, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """--ssh: every command runs on the server through one shared connection; the last proof is a fresh
+    login from here with the owner's own key. A rerun then goes in as deploy (sudo)."""
+    import shutil
+    import tempfile
+
+    from portside.cli.server import _setup
+    from portside.server.host import SshHost
+    from portside.server.model import Settings
+    from portside.server.users import public_keys
+
+    from .test_server_setup_support import SSH_OPTS, docker
+
+    with server_box("ssh") as box:
+        address = docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", box.name).stdout.strip()
+        key = tmp_path / "owner"
+        docker("cp", f"{box.name}:{OWNER_KEY}", str(key))
+        docker("cp", f"{box.name}:{OWNER_KEY}.pub", f"{key}.pub")
+        key.chmod(0o600)
+        sockets = tempfile.mkdtemp(prefix="ps-ssh-", dir="/tmp")  # a unix socket path must stay short
+        settings = Settings(ssh_keys=public_keys(key.with_suffix(".pub").read_text()), sudo_all=True)
+
+        def over_ssh(user: str) -> int:
+            host = SshHost(f"{user}@{address}", key, control_dir=sockets, known_hosts=tmp_path / "known_hosts")
+            try:
+                return _setup(host, settings, False)
+            finally:
+                host.close()
+
+        try:
+            assert over_ssh("root") > 15
+            login = subprocess.run(["ssh", *SSH_OPTS, "-i", str(key), f"deploy@{address}", "id -un"],
+                                   capture_output=True, text=True, timeout=60, check=False)
+            assert login.stdout.strip() == "deploy", login.stderr
+            root = subprocess.run(["ssh", *SSH_OPTS, "-i", str(key), f"root@{address}", "true"],
+                                  capture_output=True, text=True, timeout=60, check=False)
+            assert root.returncode == 255 and "Permission denied (publickey)" in root.stderr
+            assert over_ssh("deploy") == 0  # the rerun as deploy, through sudo -n
+        finally:
+            shutil.rmtree(sockets, ignore_errors=True)
+        _assert_locked_down(box)

@@ -102,7 +102,10 @@ def server_box(prefix: str, *, sshd: bool = True, root_key: bool = True, run_arg
     image = build_image()
     name = f"portside-srv-{prefix}-{uuid.uuid4().hex[:6]}"
     site = sysconfig.get_paths()["purelib"]
-    docker("run", "-d", "--name", name, "--hostname", "vps", "--cap-add", "NET_ADMIN", "-e", "COLUMNS=250",
+    # NET_ADMIN for its own ruleset; AUDIT_CONTROL as root has on a real server (pam_loginuid of a login
+    # made from inside an SSH session needs it)
+    docker("run", "-d", "--name", name, "--hostname", "vps", "--cap-add", "NET_ADMIN", "--cap-add", "AUDIT_CONTROL",
+           "-e", "COLUMNS=250",
            "-e", "PYTHONPATH=/opt/portside:/opt/hostsite", "-v", f"{REPO / 'src'}:/opt/portside:ro",
            "-v", f"{site}:/opt/hostsite:ro", *run_args, image, "sleep", "infinity")
     box = Box(name)

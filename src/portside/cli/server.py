@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,10 +22,18 @@ IdentityOpt = Annotated[Path | None, typer.Option("--identity", help="private ke
 SshPortOpt = Annotated[int | None, typer.Option("--ssh-port", help="port for --ssh (default 22)")]
 
 
-def _host(ssh: str | None, identity: Path | None, port: int | None) -> Any:
+@contextmanager
+def _connected(ssh: str | None, identity: Path | None, port: int | None) -> Iterator[Any]:
     from portside.server.host import LocalHost, SshHost
 
-    return SshHost(ssh, identity, port) if ssh else LocalHost()
+    if not ssh:
+        yield LocalHost()
+        return
+    host = SshHost(ssh, identity, port)
+    try:
+        yield host
+    finally:
+        host.close()
 
 
 def _invoking_user(ssh: str | None) -> str | None:
@@ -110,9 +120,9 @@ def setup(
             raise ConfigError(["--remove-users: only with --undo. Fix: portside server setup --undo --remove-users"])
         settings = Settings(user=user, ssh_keys=_read_keys(ssh_key or []), ssh_users=tuple(allow_ssh_user or ()),
                             ports=tuple(port or (22, 80, 443)), sudo_all=sudo_all, executable=executable)
-        host = _host(ssh, identity, ssh_port)
         started = time.monotonic()
-        changes = _undo(host, settings, dry_run, remove_users) if undo else _setup(host, settings, dry_run)
+        with _connected(ssh, identity, ssh_port) as host:
+            changes = _undo(host, settings, dry_run, remove_users) if undo else _setup(host, settings, dry_run)
         if not dry_run:
             err.print(f"[bold green]{changes} change(s)[/] on {host.name} in {time.monotonic() - started:.1f}s"
                       + ("" if changes else ": everything was already in place"), highlight=False)
@@ -179,13 +189,16 @@ def check(
     """
     import json
 
+    from rich.markup import escape
+
     from portside.cli.main import _guard, err, out
     from portside.doctor import default_lang, exit_code
     from portside.doctor.hardening import check_hardening
 
     def go() -> None:
         language = lang or default_lang()
-        findings = check_hardening(_host(ssh, identity, ssh_port))
+        with _connected(ssh, identity, ssh_port) as host:
+            findings = check_hardening(host)
         code = exit_code(findings)
         if as_json:
             out.print_json(json.dumps({"findings": [f.as_dict(language) for f in findings], "exit_code": code},
@@ -194,7 +207,7 @@ def check(
         for f in findings:
             title, why, fix = f.text(language)
             colour = {"error": "red", "warning": "yellow", "info": "blue"}[f.severity]
-            out.print(f"[{colour}]{f.severity}[/] {f.check} {f.where}: {title}", highlight=False)
+            out.print(f"[{colour}]{f.severity}[/] {f.check} {escape(f.where)}: {escape(title)}", highlight=False)
             out.print(f"    {why}\n    fix: {fix}", highlight=False, markup=False)
         if not findings:
             err.print("[green]the server is set up: every check passed[/]")

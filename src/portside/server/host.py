@@ -72,7 +72,8 @@ class SshHost:
     target: str
     identity: Path | None = None
     port: int | None = None
-    control_dir: Path = Path("/tmp")
+    control_dir: str = "~/.ssh"  # ssh expands the ~; the socket lives only while setup runs
+    known_hosts: Path | None = None  # default: the user's own (a first contact is trusted once: accept-new)
 
     @property
     def name(self) -> str:
@@ -83,7 +84,9 @@ class SshHost:
         return self.target.split("@", 1)[0] if "@" in self.target else ""
 
     def ssh_argv(self, *, shared: bool = True) -> list[str]:
-        argv = ["ssh", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=15"]
+        argv = ["ssh", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "-o", "StrictHostKeyChecking=accept-new"]
+        if self.known_hosts:
+            argv += ["-o", f"UserKnownHostsFile={self.known_hosts}"]
         if shared:
             argv += ["-o", "ControlMaster=auto", "-o", f"ControlPath={self.control_dir}/portside-ssh-%C",
                      "-o", "ControlPersist=120"]
@@ -94,6 +97,10 @@ class SshHost:
         if self.port:
             argv += ["-p", str(self.port)]
         return argv
+
+    def close(self) -> None:
+        """End the shared connection (it would otherwise linger for ControlPersist)."""
+        subprocess.run([*self.ssh_argv(), "-O", "exit", self.target], capture_output=True, timeout=30, check=False)
 
     def run(self, argv: Sequence[str], *, input: str | None = None, env: Mapping[str, str] | None = None,
             timeout: float = 300) -> Result:

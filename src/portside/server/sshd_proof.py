@@ -192,7 +192,7 @@ def prove_login(action: ProveLogin, host: Host) -> None:
 def _prove_from_here(action: ProveLogin, host: SshHost) -> None:
     """Over ssh: a fresh connection from this machine as the login user, with the owner's own key."""
     machine = host.target.split("@", 1)[-1]
-    argv = [*host.ssh_argv(shared=False), "-o", "StrictHostKeyChecking=accept-new", f"{action.user}@{machine}", "true"]
+    argv = [*host.ssh_argv(shared=False), f"{action.user}@{machine}", "true"]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     if result.returncode != 0:
         raise EnvironmentProblem(f"a key login as {action.user}@{machine} from this machine failed: "
