@@ -10,6 +10,7 @@ namespaces; all of them are removed afterwards.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -161,9 +162,12 @@ def reaches(netns: str, port: int) -> bool:
     return sh("ip", "netns", "exec", netns, sys.executable, "-c", probe, SERVER_IP, str(port)).stdout.strip() == "hi"
 
 
-def test_scan_finds_only_ssh_http_https_and_containers_are_unreachable(base_images, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("tool", ["nftables", "ufw"])
+def test_scan_finds_only_ssh_http_https_and_containers_are_unreachable(base_images, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                       tool: str) -> None:
     need_root()
-    with server_box("fw") as box, outside(box) as netns, inner_dockerd(box) as inner:
+    packages = ("ufw",) if tool == "ufw" else ()
+    with server_box(f"fw-{tool}", packages=packages) as box, outside(box) as netns, inner_dockerd(box) as inner:
         box.sh(f"nohup python3 -c '{LISTEN}' {' '.join(map(str, PLANTED))} >/dev/null 2>&1 &")
         inner.load("portside/debian:12")
         inner.cli("run", "-d", "--restart", "always", "--name", "web", "-p", f"0.0.0.0:{PUBLISHED}:8080",
@@ -189,6 +193,15 @@ def test_scan_finds_only_ssh_http_https_and_containers_are_unreachable(base_imag
             time.sleep(0.5)
         assert not reaches(netns, PUBLISHED)
         assert scan(netns) == {22, 80, 443}
+        if tool == "ufw":
+            status = box.sh("ufw status verbose").stdout
+            assert "deny (incoming)" in status and re.search(r"^80/tcp\s+ALLOW IN\s+Anywhere", status, re.M)
+            assert "hook input" not in box.sh("nft list table inet portside").stdout  # ufw keeps that job
+        box.sh("nft delete table inet portside")  # what the forward chain is for: without it, ufw or not,
+        assert reaches(netns, PUBLISHED)  # the published port is open to the outside again (moby #4737)
+        assert "HS315" in box.portside("server", "check").stdout
+        box.sh("nft -f /etc/portside/firewall.nft")
+        assert not reaches(netns, PUBLISHED)
         docker("cp", f"{box.name}:{OWNER_KEY}", str(tmp_path / "owner"))
         login = sh("ip", "netns", "exec", netns, "ssh", *SSH_OPTS, "-i", str(tmp_path / "owner"),
                    f"deploy@{SERVER_IP}", "id -un", check=False)
@@ -197,5 +210,5 @@ def test_scan_finds_only_ssh_http_https_and_containers_are_unreachable(base_imag
                   f"root@{SERVER_IP}", "id -un", check=False)
         assert root.returncode == 255 and "Permission denied" in root.stderr
         (Path(__file__).resolve().parent.parent / "artifacts").mkdir(exist_ok=True)
-        (Path(__file__).resolve().parent.parent / "artifacts" / "server-setup-scan.json").write_text(
+        (Path(__file__).resolve().parent.parent / "artifacts" / f"server-setup-scan-{tool}.json").write_text(
             json.dumps({"before": sorted(before), "after": sorted(after)}))

@@ -26,11 +26,15 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("openssh-server", "openssh-client", "sudo", "nftables", "fail2ban", "python3-systemd",
             "unattended-upgrades", "apt-utils", "systemd", "iproute2", "procps", "python3", "git")
-DOCKERFILE = f"""FROM portside/debian:12
-RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \\
-    {' '.join(PACKAGES)} && rm -rf /var/lib/apt/lists/*
-"""
-IMAGE = f"portside-test/server:{hashlib.sha256(DOCKERFILE.encode()).hexdigest()[:12]}"
+
+
+APT = "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends"
+
+
+def dockerfile(base: str, packages: Sequence[str]) -> str:
+    return f"FROM {base}\nRUN {APT} {' '.join(packages)} && rm -rf /var/lib/apt/lists/*\n"
+
+
 OWNER_KEY = "/root/owner"  # the owner's key pair inside the container (the "laptop" key)
 SSH_OPTS = ("-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o",
             "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5")
@@ -45,12 +49,17 @@ def docker(*argv: str, check: bool = True, timeout: float = 600, input: str | No
     return done
 
 
-def build_image() -> str:
-    """The server image (apt inside the build; the base image carries the proxy CA). Cached by content."""
+def build_image(extra: Sequence[str] = ()) -> str:
+    """The server image (apt inside the build; the base image carries the proxy CA), and a layer with
+    ``extra`` packages on top of it. Cached by content."""
     assert sys.version_info[:2] == (3, 11), "the container runs Debian 12's Python 3.11 with these site-packages"
-    if docker("image", "inspect", IMAGE, check=False).returncode != 0:
-        docker("build", "-q", "-t", IMAGE, "-", input=DOCKERFILE, timeout=1200)
-    return IMAGE
+    image = "portside/debian:12"
+    for packages in (PACKAGES, extra) if extra else (PACKAGES,):
+        text = dockerfile(image, packages)
+        image = f"portside-test/server:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+        if docker("image", "inspect", image, check=False).returncode != 0:
+            docker("build", "-q", "-t", image, "-", input=text, timeout=1200)
+    return image
 
 
 @dataclass
@@ -97,9 +106,9 @@ class Box:
 
 
 @contextmanager
-def server_box(prefix: str, *, sshd: bool = True, root_key: bool = True, run_args: Sequence[str] = ()) \
-        -> Iterator[Box]:
-    image = build_image()
+def server_box(prefix: str, *, sshd: bool = True, root_key: bool = True, run_args: Sequence[str] = (),
+               packages: Sequence[str] = ()) -> Iterator[Box]:
+    image = build_image(packages)
     name = f"portside-srv-{prefix}-{uuid.uuid4().hex[:6]}"
     site = sysconfig.get_paths()["purelib"]
     # NET_ADMIN for its own ruleset; AUDIT_CONTROL as root has on a real server (pam_loginuid of a login

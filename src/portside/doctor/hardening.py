@@ -15,7 +15,7 @@ from portside.doctor.hardening_messages import HARDENING
 from portside.doctor.messages import CHECKS
 from portside.server.facts import BaseFacts, gather_base
 from portside.server.fail2ban import JAIL
-from portside.server.firewall import RULES, TABLE
+from portside.server.firewall import RULES, TABLE, docker_present
 from portside.server.host import Host, LocalHost, read_file
 from portside.server.plan import SETTINGS
 from portside.server.sshd import DROPIN, effective
@@ -106,7 +106,7 @@ def check_firewall(host: Host, base: BaseFacts, exp: Expected, ssh_ports: set[in
         if extra:
             found.append(Finding("HS314", "warning", "ufw" if not nft_on else RULES,
                                  ", ".join(f"TCP {p}" for p in extra)))
-    docker = base.has("dockerd") or "docker" in base.groups
+    docker = docker_present(host, base)
     if docker and not re.search(r"oifname .*docker0.* ct state new drop", text):
         found.append(Finding("HS315", "error", f"nft table {' '.join(TABLE)}",
                              "no forward rule drops new connections from outside to container bridges"))

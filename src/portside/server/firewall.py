@@ -47,13 +47,21 @@ def gather_firewall(host: Host, base: BaseFacts) -> FirewallFacts:
     loaded = base.has("nft") and host.run(["nft", "list", "table", *TABLE]).ok
     enabled = base.systemd and host.run(["systemctl", "is-enabled", "--quiet", "portside-firewall.service"]).ok
     backend = "none"
-    if base.has("dockerd") or "docker" in base.groups:
+    if docker_present(host, base):
         daemon = read_file(host, "/etc/docker/daemon.json")
         nft = daemon is not None and re.search(r'"firewall-backend"\s*:\s*"nftables"', daemon.content)
         backend = "nftables" if nft else "iptables"
     forward = host.run(["cat", "/proc/sys/net/ipv4/ip_forward"]).out.strip()
     return FirewallFacts(ufw, status, read_file(host, RULES), read_file(host, UNIT), loaded, enabled, backend,
                          forward)
+
+
+def docker_present(host: Host, base: BaseFacts) -> bool:
+    """Docker is installed, or its bridges are here (a dockerd can run from elsewhere, e.g. a snap)."""
+    if base.has("dockerd") or "docker" in base.groups:
+        return True
+    links = host.run(["ip", "-o", "link", "show"]).out
+    return re.search(r"^\d+: (docker0|br-[0-9a-f]{12}|docker_gwbridge)[:@]", links, re.M) is not None
 
 
 def open_ports(s: Settings, ssh_ports: tuple[int, ...]) -> tuple[int, ...]:
