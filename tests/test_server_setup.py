@@ -282,3 +282,9 @@ def test_socket_activated_sshd_is_reloaded_through_its_socket() -> None:
     plain = Recorder({"test -x /usr/sbin/sshd": "", "systemctl cat ssh.service": "[Unit]",
                       "systemctl is-active ssh.socket": "inactive\n"})
     assert gather_sshd(plain, base).reload == "systemd"  # type: ignore[arg-type]
+
+
+def test_unknown_sshd_ports_stop_setup_before_the_firewall_could_close_them() -> None:
+    facts = converged()
+    with pytest.raises(EnvironmentProblem, match="could not read the ports sshd listens on"):
+        build_plan(S, replace(facts, sshd=replace(facts.sshd, listen=())))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
+from portside.errors import EnvironmentProblem
 from portside.server.facts import PACKAGES, BaseFacts, gather_base
 from portside.server.fail2ban import Fail2banFacts, gather_fail2ban, plan_fail2ban
 from portside.server.firewall import ETC, FirewallFacts, gather_firewall, open_ports, plan_firewall
@@ -89,6 +90,11 @@ def build_plan(s: Settings, f: Facts) -> SetupPlan:
     packages = plan_packages(f.base)
     if packages.actions:
         return SetupPlan((packages, Step("rest", notes=("the other steps are planned once the packages are in",))))
+    if f.sshd.installed and not f.sshd.ports:
+        raise EnvironmentProblem(
+            "could not read the ports sshd listens on ('sshd -T' failed), so the firewall could close the way "
+            "in; nothing was changed.", fix="start sshd (systemctl start ssh) and check 'sshd -T', then run "
+                                            "setup again")
     ports = f.sshd.ports or (22,)
     steps = (packages, plan_settings(s, f), plan_users(s, f.base, f.users), plan_sshd(s, f.sshd, f.base.markers),
              plan_firewall(s, f.base, f.firewall, ports),
