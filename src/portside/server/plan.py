@@ -92,9 +92,9 @@ def build_plan(s: Settings, f: Facts) -> SetupPlan:
         return SetupPlan((packages, Step("rest", notes=("the other steps are planned once the packages are in",))))
     if f.sshd.installed and not f.sshd.ports:
         raise EnvironmentProblem(
-            "could not read the ports sshd listens on ('sshd -T' failed), so the firewall could close the way "
-            "in; nothing was changed.", fix="start sshd (systemctl start ssh) and check 'sshd -T', then run "
-                                            "setup again")
+            f"could not read the ports sshd listens on ('sshd -T': {f.sshd.error or 'no ListenAddress'}), so the "
+            "firewall could close the way in: nothing was changed and sshd was not reloaded.",
+            fix="correct the line sshd names (or start sshd: systemctl start ssh), then run setup again")
     ports = f.sshd.ports or (22,)
     steps = (packages, plan_settings(s, f), plan_users(s, f.base, f.users), plan_sshd(s, f.sshd, f.base.markers),
              plan_firewall(s, f.base, f.firewall, ports),

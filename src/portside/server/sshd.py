@@ -65,6 +65,7 @@ class SshdFacts:
     listen: tuple[str, ...]  # sshd -T listenaddress values, e.g. 0.0.0.0:22
     reload: str  # socket | systemd | signal | none
     service: str
+    error: str = ""  # why sshd -T failed, if it did
 
     @property
     def ports(self) -> tuple[int, ...]:
@@ -87,7 +88,7 @@ def effective(host: Host, config: str = MAIN, spec: str = "") -> tuple[dict[str,
 def gather_sshd(host: Host, base: BaseFacts) -> SshdFacts:
     installed = host.run(["test", "-x", SSHD]).ok
     listing = host.run(["find", DROPIN_DIR, "-maxdepth", "1", "-name", "*.conf", "-printf", "%f\n"])
-    values, _ = effective(host) if installed else ({}, "")
+    values, error = effective(host) if installed else ({}, "")
     listen = tuple(values.get("listenaddress", "").split())
     service = "ssh"
     if base.systemd:
@@ -100,7 +101,7 @@ def gather_sshd(host: Host, base: BaseFacts) -> SshdFacts:
         running = pid is not None and host.run(["kill", "-0", pid.content.strip()]).ok
         reload = "signal" if running else "none"
     return SshdFacts(installed, read_file(host, MAIN), read_file(host, DROPIN), tuple(sorted(listing.out.split())),
-                     listen, reload, service)
+                     listen, reload, service, error)
 
 
 def include_lines(main_text: str, dropins: tuple[str, ...], staged: str) -> str | None:
