@@ -671,6 +671,7 @@ def certs_renew(
 
 pipeline_app = typer.Typer(help="One pipeline: its logs.", no_args_is_help=True)
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(__import__("portside.cli.server", fromlist=["server_app"]).server_app, name="server")
 
 
 @pipeline_app.command("logs")

@@ -86,8 +86,13 @@ def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
 
 
 def run_live(target: str | None, ca: Path | None = None, ws_path: str | None = None,
-             host_checks: Sequence[HostCheck] = HOST_CHECKS) -> list[Finding]:
-    """The host checks (pass () to skip them), then the site at `target` when one is given."""
+             host_checks: Sequence[HostCheck] | None = None) -> list[Finding]:
+    """The host checks (default: HOST_CHECKS and every 'portside server setup' item; pass () to skip them), then
+    the site at `target` when one is given."""
+    if host_checks is None:
+        from portside.doctor.hardening import check_hardening
+
+        host_checks = (*HOST_CHECKS, check_hardening)
     findings = run_host(host_checks)
     if target:
         findings += check_url(target, ca, ws_path)
