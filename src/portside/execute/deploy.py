@@ -335,13 +335,20 @@ class Deployer:
                      "portside probes the replicas from the host instead")
         ports = runtime.allocate_ports(self.client, action.count)
         for index in range(action.count):
-            replica = runtime.run_replica(
-                self.client, image=action.tag, name=f"{plan.app}-backend-r{plan.release}-{index + 1}",
-                network=action.network, port=action.port, env=env,
-                labels={runtime.LABEL_APP: plan.app, runtime.LABEL_RELEASE: str(plan.release),
-                        runtime.LABEL_ROLE: "backend"},
-                memory=action.memory, cpus=action.cpus, host_port=ports[index], healthcheck=check,
-                read_only=backend.read_only)
+            name = f"{plan.app}-backend-r{plan.release}-{index + 1}"
+            for attempt in range(5):
+                try:
+                    replica = runtime.run_replica(
+                        self.client, image=action.tag, name=name, network=action.network, port=action.port,
+                        env=env, labels={runtime.LABEL_APP: plan.app, runtime.LABEL_RELEASE: str(plan.release),
+                                         runtime.LABEL_ROLE: "backend"},
+                        memory=action.memory, cpus=action.cpus, host_port=ports[index], healthcheck=check,
+                        read_only=backend.read_only)
+                    break
+                except docker.errors.APIError as exc:  # another deploy took the port first: pick another
+                    if not runtime.port_taken_meanwhile(exc) or attempt == 4:
+                        raise
+                    ports[index] = runtime.allocate_ports(self.client, 1, frozenset(ports))[0]
             self.run.replicas.append(replica)
             try:
                 note = runtime.check_replica_user(self.client, replica, backend.allow_root)

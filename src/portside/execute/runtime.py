@@ -6,6 +6,7 @@ Everything goes through the Docker SDK for Python; no shell strings.
 from __future__ import annotations
 
 import os
+import random
 import tarfile
 import time
 import urllib.error
@@ -224,7 +225,7 @@ def extract_dir(client: docker.DockerClient, image: str, src: str, dest: Path, *
 PORT_RANGE = range(20000, 30000)  # below Linux's ephemeral range (32768-60999): no outgoing socket takes one
 
 
-def allocate_ports(client: docker.DockerClient, count: int) -> list[int]:
+def allocate_ports(client: docker.DockerClient, count: int, exclude: frozenset[int] = frozenset()) -> list[int]:
     """Host ports for new replicas: free now, bound by no container (even a stopped one keeps its binding), and
     kept for the replica's life, so a restart by Docker (a crash, a daemon restart, a reboot) keeps its address."""
     taken = set()
@@ -232,14 +233,21 @@ def allocate_ports(client: docker.DockerClient, count: int) -> list[int]:
         bindings = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
         taken |= {int(b["HostPort"]) for binds in bindings.values() for b in binds or [] if b.get("HostPort")}
     chosen: list[int] = []
-    for port in PORT_RANGE:
-        if port in taken or not _bindable(port):
+    start = random.randrange(len(PORT_RANGE))  # two deploys at once rarely try the same port first
+    for offset in range(len(PORT_RANGE)):
+        port = PORT_RANGE[(start + offset) % len(PORT_RANGE)]
+        if port in taken or port in exclude or not _bindable(port):
             continue
         chosen.append(port)
         if len(chosen) == count:
             return chosen
     raise DeployError(f"no free host port for the backend replicas in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}.",
                       fix="stop what uses those ports, or remove stopped containers ('docker container prune')")
+
+
+def port_taken_meanwhile(exc: Exception) -> bool:
+    """Docker refused the port because another container took it between allocation and start."""
+    return isinstance(exc, docker.errors.APIError) and "port is already allocated" in str(exc)
 
 
 def _bindable(port: int) -> bool:
