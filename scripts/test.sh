@@ -8,5 +8,5 @@ python3 -m portside base-images --ca-bundle /etc/ssl/certs/ca-certificates.crt
 mkdir -p artifacts
 echo "lint: ruff, and mypy --strict on the pure core"
 python3 -m ruff check src tests scripts bench/gateway bench/deploy bench/tls
-python3 -m mypy --strict --ignore-missing-imports src/portside/config.py src/portside/plan.py src/portside/render src/portside/detect.py src/portside/hooks.py src/portside/doctor/__init__.py src/portside/doctor/messages.py
+python3 -m mypy --strict --ignore-missing-imports src/portside/config.py src/portside/plan.py src/portside/render src/portside/detect src/portside/hooks.py src/portside/doctor/__init__.py src/portside/doctor/messages.py
 exec python3 -m pytest -p no:cacheprovider "$@"
