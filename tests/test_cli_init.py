@@ -80,7 +80,7 @@ def test_init_writes_a_valid_project_and_never_overwrites(tmp_path: Path) -> Non
     result = cli("init", tmp_path, "--name", "board")
     assert result.code == 0, result.text
     assert "detected frontend: react in frontend/" in result.err
-    assert "detected backend: fastapi in backend/ (port 8000 from" in result.err
+    assert "detected backend: fastapi in backend/ (port 8000" in result.err
     assert f"kept {mine}" in result.err
     assert mine.read_text() == "FROM mine\n"
     frontend_dockerfile = (tmp_path / "frontend" / "Dockerfile").read_text()

@@ -35,6 +35,9 @@ PORTS: dict[str, tuple[dict[str, str], int, str]] = {
     "node entry from start script": ({"server/package.json": '{"scripts": {"start": "node src/main.js"}, '
                                       '"dependencies": {"koa": "2"}}', "server/index.js": "app.listen(1111)",
                                       "server/src/main.js": "app.listen(2222)"}, 2222, "src/main.js"),
+    "node start script PORT=N": ({"backend/package.json": '{"scripts": {"start": "PORT=4500 node app.js"}, '
+                                  '"dependencies": {"express": "4"}}', "backend/app.js":
+                                  "app.listen(process.env.PORT || 3000)"}, 4500, "scripts.start (PORT=4500)"),
     "flask app.run": ({"backend/requirements.txt": FLASK, "backend/app.py":
                        "app = Flask(__name__)\napp.run(debug=True, port=5001)"}, 5001, "run(port"),
     "python env fallback": ({"backend/requirements.txt": FLASK, "backend/app.py":

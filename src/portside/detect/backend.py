@@ -129,7 +129,7 @@ def _node(folder: Path, root: Path) -> _Draft | None:
     names = files.deps(pkg)
     lib, lib_how = node.library_paths(folder, pkg, sources)
     build = "build" in files.scripts(pkg) and (kind == "nest" or "typescript" in names)
-    return _Draft(kind, "node-api", "node", node.DEFAULT_PORT, node.port(folder, root, start, sources),
+    return _Draft(kind, "node-api", "node", node.DEFAULT_PORT, node.port(folder, root, start, sources, pkg),
                   node.routes(folder, root, start, sources, kind), ("node", run), lockfile=files.lockfile(folder),
                   build_script=build, library_paths=lib, library_how=lib_how,
                   notes=files.workspace_lock_note(folder, root, "backend"))

@@ -53,7 +53,8 @@ def entry(folder: Path, pkg: dict[str, Any], kind: str) -> str:
     """The file 'node' runs: from the start script, package.json's main, or the usual names."""
     run = files.scripts(pkg)
     for key in ("start:prod", "start"):
-        match = re.match(r"^\s*node\s+(?:--\S+\s+)*([\w./-]*[A-Za-z][\w./-]*)\s*$", run.get(key, ""))
+        match = re.match(r"^\s*(?:\w+=\S*\s+)*node\s+(?:--\S+\s+)*([\w./-]*[A-Za-z][\w./-]*)\s*$",
+                         run.get(key, ""))
         if match:
             return match.group(1) + ("" if match.group(1).endswith((".js", ".mjs", ".cjs")) else ".js")
     if kind == "nest":
@@ -87,15 +88,23 @@ def _resolve(base: Path, spec: str) -> Path | None:
     return None
 
 
-def port(folder: Path, root: Path, start: Path, sources: list[Path]) -> Port | None:
-    ordered = [start, *[p for p in sources if p != start]]
-    for path in ordered:
-        text = files.read(path)
+def port(folder: Path, root: Path, start: Path, sources: list[Path], pkg: dict[str, Any]) -> Port | None:
+    """A fixed listen() port first (the app ignores PORT), then PORT=N in the start script, then a PORT
+    fallback in the code, then a .env example; an app that reads PORT alone gets the framework's port."""
+    ordered = [(path, files.read(path)) for path in [start, *[p for p in sources if p != start]]]
+    for path, text in ordered:
+        match = LISTEN_LITERAL.search(text)
+        if match:
+            return Port(int(match.group(1)), f"{files.where(path, root, text, match.start())} (listen on a fixed port)")
+    for key in ("start:prod", "start"):
+        match = re.search(r"\bPORT=(\d{2,5})\b", files.scripts(pkg).get(key, ""))
+        if match:
+            return Port(int(match.group(1)), f"package.json scripts.{key} (PORT={match.group(1)})")
+    for path, text in ordered:
         found = _port_in(text, path, root)
         if found:
             return found
-    for path in ordered:
-        text = files.read(path)
+    for path, text in ordered:
         match = READS_PORT.search(text)
         if match:
             return _port_from_env_file(folder, root) or Port(
@@ -104,9 +113,6 @@ def port(folder: Path, root: Path, start: Path, sources: list[Path]) -> Port | N
 
 
 def _port_in(text: str, path: Path, root: Path) -> Port | None:
-    match = LISTEN_LITERAL.search(text)
-    if match:
-        return Port(int(match.group(1)), f"{files.where(path, root, text, match.start())} (listen on a fixed port)")
     for pattern in (PORT_FALLBACK, PORT_DESTRUCTURED):
         match = pattern.search(text)
         if match:

@@ -55,12 +55,12 @@ def init_project(root: Path, name: str | None) -> tuple[list[Path], list[Path], 
 
 
 def _describe(backend: Backend) -> str:
-    port = backend.port_how if backend.port_sure else "assumed"
-    health = backend.health_how if backend.health_sure else "assumed"
+    port = f"from {backend.port_how}" if backend.port_sure else "assumed"
+    health = f"from {backend.health_how}" if backend.health_sure else "assumed"
     extra = f"; also routed: {', '.join(backend.backend_paths)} ({backend.realtime_how})" if backend.backend_paths \
         else ""
-    return (f"backend: {backend.framework} in {backend.path}/ (port {backend.port} from {port}; health "
-            f"{backend.health_path} from {health}{extra})")
+    return f"backend: {backend.framework} in {backend.path}/ (port {backend.port} {port}; health " \
+           f"{backend.health_path} {health}{extra})"
 
 
 def render_all(app_dir: Path, out: Path, local: bool) -> list[Path]:
