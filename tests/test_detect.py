@@ -208,6 +208,8 @@ def test_real_time_paths_are_routed_to_the_backend(case: str, tmp_path: Path) ->
     backend = detect_backend(write_files(tmp_path, files))
     assert backend is not None
     assert (backend.websocket_paths, backend.backend_paths) == (under, outside)
+    socket_io = case.startswith("socket.io") or "socketio" in case
+    assert backend.replicas == (1 if socket_io else 2)  # Socket.IO's polling needs one process (no sticky sessions)
 
 
 # case: (files, base image kind, framework)

@@ -159,6 +159,10 @@ def _finish(draft: _Draft, folder: Path, root: Path) -> Backend:
     ws_how = "WebSocket routes in the code" if any(r.method == "WS" for r in draft.routes) else ""
     if own is not None:
         notes += _own_notes(own)
+    socket_io = "socket.io" in draft.library_how.lower()
+    if socket_io:
+        notes.append("backend: Socket.IO keeps sessions and rooms in each process's memory, so init writes "
+                     "replicas = 1. More replicas need sticky sessions and an adapter (e.g. Redis) first")
     return Backend(
         path=files.rel(folder, root), framework=draft.framework, port=port.value, template=draft.template,
         command=draft.command, requirements=draft.requirements, lockfile=draft.lockfile,
@@ -166,6 +170,7 @@ def _finish(draft: _Draft, folder: Path, root: Path) -> Backend:
         port_how=port.how, port_sure=port.sure, health_path=health.value, health_how=health.how,
         health_sure=health.sure, strip_prefix=strip, strip_how=strip_how, websocket_paths=under,
         backend_paths=outside, realtime_how="; ".join(x for x in (draft.library_how, ws_how) if x),
+        replicas=1 if socket_io else 2,
         own_dockerfile=own is not None, build_script=draft.build_script, main_package=draft.main_package,
         wrapper=draft.wrapper, routes=draft.routes, notes=tuple(notes))
 

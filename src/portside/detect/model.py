@@ -52,6 +52,7 @@ class Backend:
     websocket_paths: tuple[str, ...] = ("/api/ws/",)
     backend_paths: tuple[str, ...] = ()  # real-time paths outside the API prefix, e.g. Socket.IO's
     realtime_how: str = ""
+    replicas: int = 2  # 1 where in-memory connection state (Socket.IO) needs every client on one process
     dockerfile: str = "Dockerfile"
     own_dockerfile: bool = False
     build_script: bool = False  # a Node backend with a build step (TypeScript)
