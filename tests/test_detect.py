@@ -322,3 +322,10 @@ def test_frontend_and_backend_in_one_folder_is_said(tmp_path: Path) -> None:
     found = detect(tmp_path)
     assert found.frontend is not None and found.backend is not None
     assert any("share ./" in note for note in found.all_notes)
+
+
+def test_a_pipfile_only_backend_is_told_what_the_dockerfile_needs(tmp_path: Path) -> None:
+    write_files(tmp_path, {"backend/Pipfile": '[packages]\nflask = "*"\n', "backend/app.py": "app = Flask(__name__)\n"})
+    backend = detect_backend(tmp_path)
+    assert backend is not None and backend.framework == "flask"
+    assert any("pipenv requirements > requirements.txt" in note for note in backend.notes)

@@ -69,9 +69,12 @@ def _python(folder: Path, root: Path) -> _Draft | None:
     server = command[0]
     extra = () if server in text else (server,)
     lib, lib_how = python.library_paths(text)
+    requirements = python.requirements_file(folder)
+    if not (folder / requirements).is_file():
+        notes.append(f"backend: no requirements.txt or pyproject.toml in {files.plain(files.rel(folder, root))}/; "
+                     "the generated Dockerfile needs one (e.g. 'pipenv requirements > requirements.txt')")
     return _Draft(kind, "python-api", "python", python.DEFAULT_PORT, port, python.routes(folder, root, sources, kind),
-                  command, python.requirements_file(folder), extra_packages=extra, library_paths=lib,
-                  library_how=lib_how, notes=notes)
+                  command, requirements, extra_packages=extra, library_paths=lib, library_how=lib_how, notes=notes)
 
 
 def _python_command(folder: Path, sources: list[Path], kind: str, port: int,
