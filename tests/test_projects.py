@@ -170,8 +170,10 @@ def project_app(request: pytest.FixtureRequest, base_images: None,  # noqa: ARG0
     try:
         yield app, CORPUS[name]
     finally:
-        teardown_app(app, docker_client)
-        shutil.rmtree(root, ignore_errors=True)
+        try:
+            teardown_app(app, docker_client)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def _ws(url: str, ca: Path, send: str | None) -> str:

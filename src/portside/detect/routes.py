@@ -46,7 +46,7 @@ def choose_strip(routes: tuple[Route, ...]) -> tuple[bool, str]:
     if under:
         return False, f"the routes are under /api, e.g. {under[0].path} ({under[0].where})"
     if http:
-        first = http[0]
+        first = next((r for r in http if _rank(r)[0] == len(HEALTH_NAMES)), http[0])  # a route that is not health
         return True, (f"no route starts with /api (e.g. {first.path} at {first.where}): the gateway serves them "
                       f"at /api{first.path} and passes {first.path} to the backend")
     return False, "no routes found in the code: assumed the backend serves its API under /api"
