@@ -145,6 +145,7 @@ def test_spring_boot_is_detected_and_what_its_build_needs_is_said(tmp_path: Path
         "java", "/api/health")
     dockerfile = (repo / "backend" / "Dockerfile").read_text()
     assert "ARG BASE_IMAGE=maven:3.9-eclipse-temurin-17" in dockerfile and "--server.port=8082" in dockerfile
+    assert "cannot reach Maven Central" in dockerfile  # the last line of the build log when the build is offline
 
 
 def test_the_backend_gets_port(tmp_path: Path) -> None:
