@@ -127,13 +127,16 @@ def test_registry_bases_match_the_offline_bases() -> None:
     assert {kind: base.registry_default for kind, base in BASES.items()} == REGISTRY_BASES
 
 
-def test_an_unknown_base_image_kind_is_a_clear_error() -> None:
+@pytest.mark.integration
+def test_a_base_image_that_is_neither_a_kind_nor_here_is_a_clear_error(docker_client) -> None:  # type: ignore[no-untyped-def]
     from portside.errors import BuildError
     from portside.execute.base_images import resolve_base
 
-    with pytest.raises(BuildError, match="no base image of that kind") as caught:
-        resolve_base(None, "ruby", lambda: None, print)  # type: ignore[arg-type, return-value]
+    with pytest.raises(BuildError, match="none of portside's base images") as caught:
+        resolve_base(docker_client, "portside-test/no-such-image:1", lambda: None, print,  # type: ignore[arg-type, return-value]
+                     offline=True)
     assert "python, node, go, java" in caught.value.fix
+    assert resolve_base(docker_client, "portside/debian:12", lambda: None, print) == "portside/debian:12"  # type: ignore[arg-type, return-value]
 
 
 def test_init_says_what_it_assumed_and_the_line_to_change(tmp_path: Path) -> None:

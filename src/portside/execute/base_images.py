@@ -189,9 +189,13 @@ def resolve_base(client: docker.DockerClient, kind: str, builder: Callable[[], B
     """The base image a build should use: the registry image if it is here or can be pulled,
     otherwise portside's offline image (built from the Debian mirror if missing)."""
     base = BASES.get(kind)
-    if base is None:
-        raise BuildError(f"base_image {kind!r}: portside has no base image of that kind.",
-                         fix=f"set frontend/backend base_image in portside.toml to one of {', '.join(BASES)}")
+    if base is None:  # an image reference of the user's, e.g. 'python:3.12-slim': used as it is
+        if image_exists(client, kind) or (not offline and try_pull(client, kind)):
+            return kind
+        raise BuildError(f"base_image {kind!r} is none of portside's base images ({', '.join(BASES)}) and no "
+                         "image of that name is on this machine or can be pulled.",
+                         fix=f"set base_image in portside.toml to one of {', '.join(BASES)}, or 'docker load' "
+                         f"the image {kind!r} here")
     if not offline:
         if image_exists(client, base.registry_default):
             return base.registry_default
