@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from portside.config import load_config
-from portside.detect import detect_backend, detect_frontend, project_name
+from portside.detect import detect, detect_backend, detect_frontend, project_name
+from portside.render.project import REGISTRY_BASES
 
 from .conftest import EXAMPLE, cli, write_files
 
@@ -79,7 +80,7 @@ def test_init_writes_a_valid_project_and_never_overwrites(tmp_path: Path) -> Non
     result = cli("init", tmp_path, "--name", "board")
     assert result.code == 0, result.text
     assert "detected frontend: react in frontend/" in result.err
-    assert "detected backend: fastapi in backend/ (port 8000)" in result.err
+    assert "detected backend: fastapi in backend/ (port 8000" in result.err
     assert f"kept {mine}" in result.err
     assert mine.read_text() == "FROM mine\n"
     frontend_dockerfile = (tmp_path / "frontend" / "Dockerfile").read_text()
@@ -92,16 +93,97 @@ def test_init_writes_a_valid_project_and_never_overwrites(tmp_path: Path) -> Non
     assert again.code == 0 and "wrote" not in again.err
 
 
-def test_generated_backend_dockerfiles_run_as_non_root(tmp_path: Path) -> None:
+def test_generated_backend_dockerfiles_run_as_non_root_with_a_home(tmp_path: Path) -> None:
+    """Issue 10 item 14: a user without a home made gunicorn log "Permission denied: '/home/app'" on every start."""
     from portside.render.project import render_backend_dockerfile
 
-    for case in ("fastapi", "django", "flask", "express", "nest", "spring-gradle"):
+    write_files(tmp_path / "go", {"backend/go.mod": "module x\n", "backend/main.go": "package main\n"})
+    for case in ("fastapi", "django", "flask", "express", "nest", "spring-gradle", "go"):
         root = tmp_path / case
-        backend = detect_backend(write_files(root, BACKENDS[case][0]))
+        backend = detect_backend(write_files(root, BACKENDS[case][0]) if case in BACKENDS else root)
         assert backend is not None
         text = render_backend_dockerfile(backend)
-        assert "\nUSER " in text and "USER root" not in text, case
+        final = text.rsplit("\nFROM ", 1)[1]
+        assert "\nUSER " in final and "USER root" not in final, case
         assert "ARG BASE_IMAGE=" in text
+        assert "--create-home" in final or "--chown=10001:10001 /out/home/app /home/app" in final, case
+        assert "--no-create-home" not in text and "HOME=/home/" in final, case
+        assert f"PORT={backend.port}" in final, case
+
+
+def test_init_writes_the_base_image_the_framework_needs(tmp_path: Path) -> None:
+    """Issue 10 item 1: Express got the default Python base, so 'npm' was not found in the build."""
+    for case, kind in (("express", "node"), ("nest", "node"), ("fastapi", "python"), ("spring-maven", "java")):
+        root = write_files(tmp_path / case, BACKENDS[case][0])
+        assert cli("init", root, "--name", "demo").code == 0
+        config = load_config(root)
+        assert config.backend is not None and config.backend.base_image == kind, case
+        assert f"ARG BASE_IMAGE={REGISTRY_BASES[kind]}" in (root / config.backend.path / "Dockerfile").read_text()
+
+
+def test_registry_bases_match_the_offline_bases() -> None:
+    from portside.execute.base_images import BASES
+
+    assert {kind: base.registry_default for kind, base in BASES.items()} == REGISTRY_BASES
+
+
+@pytest.mark.integration
+def test_a_base_image_that_is_neither_a_kind_nor_here_is_a_clear_error(docker_client) -> None:  # type: ignore[no-untyped-def]
+    from portside.errors import BuildError
+    from portside.execute.base_images import resolve_base
+
+    with pytest.raises(BuildError, match="none of portside's base images") as caught:
+        resolve_base(docker_client, "portside-test/no-such-image:1", lambda: None, print,  # type: ignore[arg-type, return-value]
+                     offline=True)
+    assert "python, node, go, java" in caught.value.fix
+    assert resolve_base(docker_client, "portside/debian:12", lambda: None, print) == "portside/debian:12"  # type: ignore[arg-type, return-value]
+
+
+def test_init_says_what_it_assumed_and_the_line_to_change(tmp_path: Path) -> None:
+    write_files(tmp_path, {"backend/package.json": '{"dependencies": {"express": "4"}}',
+                           "backend/index.js": "require('http').createServer(app).listen(process.env.PORT)"})
+    result = cli("init", tmp_path, "--name", "demo")
+    assert result.code == 0, result.text
+    assert "health_path = \"/api/health\" in the backend section of portside.toml" in result.err
+    text = (tmp_path / "portside.toml").read_text()
+    assert "# port: found in backend/index.js:1 reads PORT, which portside sets" in text
+    assert "# health_path: ASSUMED (no health route found in the code: assumed /api/health)" in text
+
+
+def test_templates_get_only_plain_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every value init renders passes a finalize that refuses what could break out of a line or a string."""
+    import re
+
+    import portside.render.project as project
+    from portside.render.env import _environment
+
+    def refuse(value: object) -> object:
+        if re.search(r'["\\$`{};\x00-\x1f]', str(value)):
+            raise AssertionError(f"template value {value!r}")
+        return value
+
+    strict = _environment().overlay(finalize=refuse)
+    monkeypatch.setattr(project, "template", strict.get_template)
+    projects = Path(__file__).parent / "projects"
+    for folder in sorted(p for p in projects.iterdir() if p.is_dir()):
+        found = detect(folder)
+        project.render_config("demo", found.frontend, found.backend)
+        if found.frontend:
+            project.render_frontend_dockerfile(found.frontend)
+        if found.backend:
+            project.render_backend_dockerfile(found.backend)
+
+
+def test_init_keeps_their_backend_dockerfile_and_reads_its_port(tmp_path: Path) -> None:
+    write_files(tmp_path, {"backend/requirements.txt": "fastapi\n", "backend/Dockerfile":
+                           'ARG BASE_IMAGE=python:3.12-slim\nFROM ${BASE_IMAGE}\nUSER 1000\n'
+                           'CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8001"]\n'})
+    result = cli("init", tmp_path, "--name", "demo")
+    assert result.code == 0, result.text
+    config = load_config(tmp_path)
+    assert config.backend is not None and config.backend.port == 8001
+    ignored = (tmp_path / "backend" / ".dockerignore").read_text()  # secrets out; build folders their business
+    assert ".env" in ignored and "**/node_modules" in ignored and "dist" not in ignored
 
 
 def test_init_on_an_empty_folder(tmp_path: Path) -> None:

@@ -39,6 +39,9 @@ CASES: dict[str, tuple[str, dict[str, object]]] = {
     "with-service": (BASE.format(name="svc", domain="board.example.com", extra_app="",
                                  sections=FULL + '[tls]\nmode = "manual"\ncert = "c.pem"\nkey = "k.pem"\n'),
                      {"service_port": 7077}),
+    "backend-paths": (BASE.format(name="chat", domain="localhost", extra_app="",
+                                  sections=FULL + '[gateway]\nstrip_prefix = true\nbackend_paths = ["/socket.io/", '
+                                  '"/ws/"]\n'), {}),
     "custom-csp": (BASE.format(name="csp", domain="localhost", extra_app="",
                                sections=FULL + "[gateway]\ncontent_security_policy = \"default-src 'self'\"\n"), {}),
     # Edge values the allow-lists accept (issue 8): each must still be a valid config for the real nginx.

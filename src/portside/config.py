@@ -13,12 +13,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from portside import config_values as v
 from portside.errors import ConfigError
 
 CONFIG_NAME = "portside.toml"
+
+RESERVED_PATHS = ("/_portside/", "/.well-known/")
+
 
 
 class _Model(BaseModel):
@@ -67,6 +70,19 @@ class GatewaySection(_Model):
     websocket_timeout: int = Field(default=3600, ge=1, le=86400)
     permissions_policy: v.PolicyText = "camera=(self), microphone=(self), display-capture=(self), geolocation=()"
     content_security_policy: v.CspText | None = None
+
+    backend_paths: tuple[str, ...] = ()  # more paths to the backend, e.g. Socket.IO's '/socket.io/'
+
+    @field_validator("backend_paths")
+    @classmethod
+    def _backend_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            if not re.fullmatch(r"/[A-Za-z0-9._~/-]*/", path) or path == "/" or "//" in path:
+                raise ValueError(f"{path!r} must be a path that starts and ends with '/', e.g. '/socket.io/'")
+            if path.startswith(RESERVED_PATHS):
+                raise ValueError(f"{path!r} is portside's own (/_portside/) or the ACME challenge's "
+                                 "(/.well-known/). Fix: use another path")
+        return value
 
 
 class TlsMode(str, Enum):
@@ -135,6 +151,7 @@ class PortsideConfig(_Model):
             if not self.tls.email:
                 raise ValueError("tls.mode = 'acme' needs tls.email. "
                                  "Fix: add tls.email = \"you@example.com\" (the CA sends expiry warnings there)")
+        _check_backend_paths(self)
         prefix = self.gateway.api_prefix + "/"
         if self.backend is not None:
             for ws in self.gateway.websocket_paths:
@@ -150,6 +167,26 @@ class PortsideConfig(_Model):
                     "or set gateway.strip_prefix = true if the backend serves it without the prefix"
                 )
         return self
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """Two location prefixes (ending in '/') of which one contains the other."""
+    return a.startswith(b) or b.startswith(a)
+
+
+def _check_backend_paths(config: PortsideConfig) -> None:
+    gw = config.gateway
+    if gw.backend_paths and config.backend is None:
+        raise ValueError("gateway.backend_paths needs a [backend] section. Fix: remove it or add the backend")
+    taken = [("gateway.api_prefix", gw.api_prefix + "/"), *(("gateway.websocket_paths", p) for p in gw.websocket_paths)]
+    if config.frontend is not None:
+        taken.append(("frontend.assets_path", config.frontend.assets_path))
+    for path in gw.backend_paths:
+        for key, other in taken:
+            if _overlaps(path, other):
+                raise ValueError(f"gateway.backend_paths: {path!r} overlaps {key} {other!r}. Fix: paths outside "
+                                 f"it (paths under {gw.api_prefix}/ reach the backend already)")
+        taken.append(("gateway.backend_paths", path))
 
 
 def _is_local_name(domain: str) -> bool:
@@ -176,6 +213,7 @@ FIXES: dict[str, str] = {
     "gateway.rate_limit": "requests per second or minute per client IP, e.g. '20r/s'",
     "gateway.conn_limit": "open connections per client IP, 1-65535 (nginx's limit), e.g. 100",
     "gateway.websocket_paths": "paths under the API prefix ending in '/', e.g. ['/api/ws/']",
+    "gateway.backend_paths": "paths outside the API prefix ending in '/', e.g. ['/socket.io/']",
     "tls.mode": "one of 'self-signed', 'manual', 'off', 'acme'",
     "frontend.assets_path": "the URL folder of your hashed build files, e.g. '/assets/'",
     "deploy.smoke_paths": "paths the gateway must answer with 2xx/3xx after a switch, e.g. ['/api/cards']",

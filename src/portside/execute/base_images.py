@@ -5,6 +5,7 @@ For servers that cannot reach a container registry. The chain is:
   + extra CA certificates for TLS-intercepting proxies -> portside/debian:12
   + apt-get python3, venv, pip -> portside/python:3.11
   + apt-get nodejs, npm -> portside/node:18
+  + apt-get golang-go -> portside/go:1.19; openjdk-17-jdk-headless, maven -> portside/java:17 (when a build needs them)
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ BASES = {
                         "python:3.11-slim-bookworm",
                         "RUN ln -sf /usr/bin/python3 /usr/local/bin/python"),
     "node": BaseImage("node", "portside/node:18", ("nodejs", "npm"), "node:20-bookworm-slim"),
+    # Toolchains for compiled backends, built only when a build needs them ('portside base-images' skips them).
+    "go": BaseImage("go", "portside/go:1.19", ("golang-go",), "golang:1.22-bookworm"),
+    "java": BaseImage("java", "portside/java:17", ("openjdk-17-jdk-headless", "maven"),
+                      "maven:3.9-eclipse-temurin-17"),
 }
 
 
@@ -191,7 +196,14 @@ def resolve_base(client: docker.DockerClient, kind: str, builder: Callable[[], B
                  say: Callable[[str], None], offline: bool = False) -> str:
     """The base image a build should use: the registry image if it is here or can be pulled,
     otherwise portside's offline image (built from the Debian mirror if missing)."""
-    base = BASES[kind]
+    base = BASES.get(kind)
+    if base is None:  # an image reference of the user's, e.g. 'python:3.12-slim': used as it is
+        if image_exists(client, kind) or (not offline and try_pull(client, kind)):
+            return kind
+        raise BuildError(f"base_image {kind!r} is none of portside's base images ({', '.join(BASES)}) and no "
+                         "image of that name is on this machine or can be pulled.",
+                         fix=f"set base_image in portside.toml to one of {', '.join(BASES)}, or 'docker load' "
+                         f"the image {kind!r} here")
     if not offline:
         if image_exists(client, base.registry_default):
             return base.registry_default
@@ -200,5 +212,13 @@ def resolve_base(client: docker.DockerClient, kind: str, builder: Callable[[], B
         say(f"could not pull {base.registry_default} (no registry reachable); using {base.tag}, "
             "built from the Debian mirror")
     if not image_exists(client, base.tag):
-        builder().build_all((kind,))
+        try:
+            builder().build_all((kind,))
+        except BuildError as exc:
+            raise BuildError(
+                f"no {kind} toolchain for the build: {base.registry_default} is not on this machine and cannot be "
+                f"pulled, and building {base.tag} ({', '.join(base.packages)}) from the Debian mirror failed: "
+                f"{exc.message}",
+                fix=f"make {base.registry_default} available here ('docker load' an image saved where a registry "
+                "is reachable), or check the Debian mirror", detail=exc.detail) from None
     return base.tag

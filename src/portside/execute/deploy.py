@@ -80,9 +80,12 @@ def make_gateway(ctx: Context, choice: GatewayChoice) -> Gateway:
 
 
 def runtime_env(config: PortsideConfig, app_dir: Path) -> dict[str, str]:
+    """The backend's environment: PORT (the 12-factor convention most frameworks honour, so the app listens
+    where portside.toml says), then backend.env, then backend.env_file (which win)."""
     env: dict[str, str] = {}
     if config.backend is None:
         return env
+    env["PORT"] = str(config.backend.port)
     env.update(config.backend.env)
     if config.backend.env_file:
         env.update({k: v.get_secret_value() for k, v in read_env_file(app_dir / config.backend.env_file).items()})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from portside.config import CONFIG_NAME, load_config
-from portside.detect import detect_backend, detect_frontend, project_name
+from portside.detect import Backend, detect, detect_backend, detect_frontend, project_name
 from portside.errors import ConfigError
 from portside.render.gateway import GatewayInputs, SiteInputs, render_gateway, render_site
 from portside.render.project import (
@@ -25,30 +25,42 @@ def _write_new(path: Path, text: str, written: list[Path], kept: list[Path]) -> 
 
 
 def init_project(root: Path, name: str | None) -> tuple[list[Path], list[Path], list[str]]:
+    """Write portside.toml, Dockerfiles and .dockerignore files for what detection found; never overwrite.
+    Returns (written, kept, lines to show: what was found and how, then every assumption with its fix)."""
     if not root.is_dir():
         raise ConfigError([f"{root}: folder not found. Fix: pass your repository's folder, e.g. 'portside init .'"])
-    frontend, backend = detect_frontend(root), detect_backend(root)
+    found = detect(root)
+    frontend, backend = found.frontend, found.backend
     if frontend is None and backend is None:
         raise ConfigError([
-            f"{root}: found neither a frontend (package.json with Vite/React/Vue/Next export, or index.html) nor "
-            "a backend (FastAPI/Django/Flask, Spring Boot, Express/Nest). Fix: run init in the repository root, "
-            "or write portside.toml by hand"])
-    app_name = name or project_name(root)
+            f"{root}: found neither a frontend (package.json with Vite/React/Vue/Svelte/Next export, or index.html) "
+            "nor a backend (FastAPI/Django/Flask, Express/Koa/Nest, Go, Spring Boot). Fix: run init in the "
+            "repository root, or write portside.toml by hand"])
     written: list[Path] = []
     kept: list[Path] = []
-    found = []
-    _write_new(root / CONFIG_NAME, render_config(app_name, frontend, backend), written, kept)
+    _write_new(root / CONFIG_NAME, render_config(name or project_name(root), frontend, backend), written, kept)
+    lines = []
     if frontend:
-        found.append(f"frontend: {frontend.framework} in {frontend.path}/")
+        lines.append(f"frontend: {frontend.framework} in {frontend.path}/ (built files in {frontend.output_dir}/, "
+                     f"hashed files under {frontend.assets_path})")
         folder = root / frontend.path
-        _write_new(folder / "Dockerfile", render_frontend_dockerfile(frontend), written, kept)
+        _write_new(folder / frontend.dockerfile, render_frontend_dockerfile(frontend), written, kept)
         _write_new(folder / ".dockerignore", render_dockerignore(), written, kept)
     if backend:
-        found.append(f"backend: {backend.framework} in {backend.path}/ (port {backend.port})")
+        lines.append(_describe(backend))
         folder = root / backend.path
-        _write_new(folder / "Dockerfile", render_backend_dockerfile(backend), written, kept)
-        _write_new(folder / ".dockerignore", render_dockerignore(), written, kept)
-    return written, kept, found
+        _write_new(folder / backend.dockerfile, render_backend_dockerfile(backend), written, kept)
+        _write_new(folder / ".dockerignore", render_dockerignore(theirs=backend.own_dockerfile), written, kept)
+    return written, kept, lines + list(found.all_notes)
+
+
+def _describe(backend: Backend) -> str:
+    port = f"from {backend.port_how}" if backend.port_sure else "assumed"
+    health = f"from {backend.health_how}" if backend.health_sure else "assumed"
+    extra = f"; also routed: {', '.join(backend.backend_paths)} ({backend.realtime_how})" if backend.backend_paths \
+        else ""
+    return f"backend: {backend.framework} in {backend.path}/ (port {backend.port} {port}; health " \
+           f"{backend.health_path} {health}{extra})"
 
 
 def render_all(app_dir: Path, out: Path, local: bool) -> list[Path]:

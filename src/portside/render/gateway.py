@@ -63,6 +63,16 @@ def default_csp(config: PortsideConfig) -> str:
     )
 
 
+def backend_paths(config: PortsideConfig) -> tuple[str, ...]:
+    """gateway.backend_paths, each checked again here: the template puts them into nginx as they are."""
+    if config.backend is None:
+        return ()
+    for path in config.gateway.backend_paths:
+        if not re.fullmatch(r"/[A-Za-z0-9._~/-]*/", path) or path == "/":
+            raise ValueError(f"render_site: unsafe gateway.backend_paths entry {path!r}")
+    return config.gateway.backend_paths
+
+
 def _proxy_pass(config: PortsideConfig, upstream: str) -> NginxText:
     """The proxy block, built here as nginx text; the values inside it are checked first."""
     gw = config.gateway
@@ -117,6 +127,7 @@ def render_site(config: PortsideConfig, inputs: SiteInputs) -> str:
         http2_directive=inputs.nginx_version >= (1, 25, 1),
         session_tickets=False,
         proxy_pass=lambda _path: _proxy_pass(config, f"{ident}_backend"),
+        backend_paths=backend_paths(config),
         service_port=inputs.service_port,
     )
 

@@ -1,0 +1,3 @@
+module github.com/example-team/linkshort
+
+go 1.19
