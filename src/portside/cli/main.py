@@ -10,7 +10,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,7 +20,7 @@ from rich.table import Table
 from portside import __version__
 from portside.config import CONFIG_NAME, load_config
 from portside.context import Context
-from portside.errors import EXIT_CODES, ConfigError, DeployError, PortsideError
+from portside.errors import EXIT_CODES, ConfigError, DeployError, PortsideError, disk_full
 
 HELP = f"""portside: from a frontend + backend repository to a live nginx gateway on one server.
 
@@ -71,23 +71,30 @@ def _guard(fn: Callable[[], Any]) -> Any:
             err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except PortsideError as exc:
-        err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
-        if exc.detail:
-            err.print(exc.detail.rstrip(), highlight=False, markup=False, style="dim")
-        if exc.fix:
-            err.print(f"[bold]fix:[/] {escape(exc.fix)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        _fail(exc)
     except KeyboardInterrupt:
         err.print("[bold red]interrupted[/]")
         raise typer.Exit(130) from None
     except typer.Exit:
         raise
-    except Exception:  # noqa: BLE001 - the one place that catches everything
+    except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+        full = disk_full(exc, None)  # a full disk is the user's to fix, not a bug to report
+        if full is not None:
+            _fail(full)
         log = Path("/tmp") / f"portside-error-{int(time.time())}.log"
         log.write_text(traceback.format_exc())
         err.print(f"[bold red]unexpected error:[/] {sys.exc_info()[1]!r}. The full trace is in {log}; "
                   "please report it.")
         raise typer.Exit(1) from None
+
+
+def _fail(exc: PortsideError) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
+    if exc.detail:
+        err.print(exc.detail.rstrip(), highlight=False, markup=False, style="dim")
+    if exc.fix:
+        err.print(f"[bold]fix:[/] {escape(exc.fix)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code) from None
 
 
 @app.callback(invoke_without_command=True)

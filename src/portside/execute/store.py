@@ -127,8 +127,23 @@ class Store:
         row = self.db.execute("SELECT * FROM releases WHERE app=? AND number=?", (app, number)).fetchone()
         return _release(row) if row else None
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The writes inside happen together or not at all (e.g. when the disk fills up); nests."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL does)
+                self.db.execute("ROLLBACK")
+            raise
+
     def set_current(self, app: str, number: int | None) -> None:
-        with self.db:
+        with self.transaction():
             self.db.execute("UPDATE releases SET status='retired' WHERE app=? AND status='live'", (app,))
             if number is not None:
                 self.db.execute("UPDATE releases SET status='live' WHERE app=? AND number=?", (app, number))

@@ -1,0 +1,224 @@
+"""Tools for the fault-injection tests (tests/test_self_healing.py): bounded load through the gateway, a stand-in
+chat server, control of this machine's dockerd, and the results table in artifacts/self-healing.md.
+
+Everything talks to loopback only; every loop is bounded in time.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from portside.execute.probe import through_gateway
+
+from .conftest import ARTIFACTS, cli
+
+DOCKERD_LOG = Path("/var/log/portside-dockerd.log")
+
+
+@dataclass
+class Target:
+    """One app as a browser reaches it through the private gateway."""
+
+    name: str
+    domain: str
+    https: int
+
+    def get(self, path: str, timeout: float = 5) -> int | None:
+        try:
+            return through_gateway(self.domain, self.https, path, True, timeout=timeout).status
+        except OSError:
+            return None
+
+    def serves(self) -> bool:
+        return self.get("/api/health") == 200 and self.get("/") == 200
+
+
+class Load:
+    """One thread, sequential GETs of /api/health and / through the gateway (a new connection each, as a
+    browser's first visit), bounded by ``max_seconds``; counts what was sent and what failed (not 200)."""
+
+    def __init__(self, targets: list[Target], max_seconds: float = 240, pause: float = 0.02) -> None:
+        self.targets, self.max_seconds, self.pause = targets, max_seconds, pause
+        self.sent = self.failed = 0
+        self.failures: list[str] = []
+        self.last_ok = 0.0
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, name="healing-load", daemon=True)
+        self.started = 0.0
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.max_seconds
+        n = 0
+        while not self.stopping.is_set() and time.monotonic() < deadline:
+            target = self.targets[n % len(self.targets)]
+            path = ("/api/health", "/")[(n // len(self.targets)) % 2]
+            n += 1
+            status = target.get(path)
+            with self.lock:
+                self.sent += 1
+                if status == 200:
+                    self.last_ok = time.monotonic()
+                else:
+                    self.failed += 1
+                    if len(self.failures) < 50:
+                        self.failures.append(f"+{time.monotonic() - self.started:.2f}s {target.name} {path}: "
+                                             f"{'no answer' if status is None else f'HTTP {status}'}")
+            time.sleep(self.pause)
+
+    def __enter__(self) -> Load:
+        self.started = time.monotonic()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.thread.join(15)
+
+    @property
+    def counts(self) -> str:
+        return f"{self.sent} / {self.failed}"
+
+
+def wait_for(check: Callable[[], bool], timeout: float, step: float = 0.1) -> float | None:
+    """Seconds until ``check()`` was true, or None if it never was within ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(step)
+    return None
+
+
+def seconds_since(start: float, check: Callable[[], bool], timeout: float, step: float = 0.1) -> float | None:
+    """Seconds from ``start`` (a time.monotonic()) until ``check()`` was true, or None if not within ``timeout``."""
+    return None if wait_for(check, timeout, step) is None else time.monotonic() - start
+
+
+class ChatRecorder:
+    """A stand-in for the team's chat webhook on 127.0.0.1: records the text of every post."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                recorder.texts.append(str(json.loads(body or b"{}").get("text", "")))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/chat"
+
+    def since(self, count: int) -> list[str]:
+        return self.texts[count:]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# -- this machine's dockerd (started by scripts/setup-host.sh as 'nohup dockerd ... &', no systemd) -----------
+
+
+def dockerd_pids() -> list[int]:
+    """Running dockerd processes (a zombie that nobody reaped yet does not count)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            name, state = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:][:1]
+            if name == "dockerd" and state != "Z":
+                pids.append(int(entry))
+    return pids
+
+
+def docker_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def stop_dockerd(timeout: float = 90) -> None:
+    for pid in dockerd_pids():
+        os.kill(pid, signal.SIGTERM)  # what 'systemctl stop docker' sends; dockerd stops its containers
+    if wait_for(lambda: not dockerd_pids(), timeout, 0.2) is None:
+        raise AssertionError(f"dockerd did not stop within {timeout}s")
+
+
+def start_dockerd(timeout: float = 90) -> float:
+    """Start dockerd as the setup script does ('nohup dockerd >LOG 2>&1 &': a child of a process that exits at
+    once, so it belongs to init and outlives the test); seconds until 'docker info' answers."""
+    if not dockerd_pids():
+        launcher = ("import subprocess, sys; log = open(sys.argv[1], 'ab'); subprocess.Popen(['dockerd'], "
+                    "stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)")
+        subprocess.run([sys.executable, "-c", launcher, str(DOCKERD_LOG)], check=True, timeout=30)
+    waited = wait_for(docker_answers, timeout, 0.2)
+    if waited is None:
+        raise AssertionError(f"dockerd did not answer within {timeout}s; see {DOCKERD_LOG}")
+    return waited
+
+
+def ensure_dockerd() -> None:
+    """For a finally: whatever happened, leave dockerd running."""
+    if not dockerd_pids() or not docker_answers():
+        start_dockerd()
+
+
+# -- what 'portside status' shows, and the table ------------------------------------------------------------
+
+
+def status(state: Path) -> tuple[int, dict[str, Any], str]:
+    """Exit code, parsed --json (empty if none), and a one-line summary for the table."""
+    result = cli("status", "--json", "--state-dir", state)
+    try:
+        data = json.loads(result.out)
+    except ValueError:
+        line = next((x for x in result.err.splitlines() if x.strip()), "no output")
+        return result.code, {}, f"exit {result.code}: {line.strip()[:140]}"
+    apps = [f"{a['state']} ({a['reason']})" for a in data["apps"]]
+    return result.code, data, f"exit {result.code}: " + "; ".join(apps)
+
+
+def states(data: dict[str, Any]) -> dict[str, str]:
+    return {a["name"]: a["state"] for a in data.get("apps", [])}
+
+
+@dataclass
+class Table:
+    """Rows of artifacts/self-healing.md, written again after every test (a failed run still leaves a table)."""
+
+    header: str
+    rows: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, fault: str, recover: str, load: str, during: str, after: str) -> None:
+        self.rows[fault] = [fault, recover, load, during, after]
+        ARTIFACTS.mkdir(exist_ok=True)
+        lines = [self.header, "", "| fault | time to recover | requests sent / failed | `status` during | "
+                 "`status` after |", "|---|---|---|---|---|"]
+        lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in self.rows.values()]
+        (ARTIFACTS / "self-healing.md").write_text("\n".join(lines) + "\n")
