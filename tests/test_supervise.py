@@ -58,16 +58,7 @@ def test_when_every_app_is_live_only_events_and_the_period_wake_it() -> None:
 
 
 def test_a_deploy_waits_for_the_reconcilers_lock_instead_of_failing(tmp_path: Path) -> None:
-    held = threading.Event()
-
-    def reconciler() -> None:
-        with app_lock(tmp_path, "board", "portside reconcile"):
-            held.set()
-            time.sleep(1)
-
-    thread = threading.Thread(target=reconciler)
-    thread.start()
-    held.wait(5)
+    thread = _held_for(tmp_path, "portside reconcile", 1)
     started = time.monotonic()
     with app_lock(tmp_path, "board", "portside rollback"):  # no --wait: the reconciler's hold is brief
         waited = time.monotonic() - started
@@ -79,3 +70,29 @@ def test_a_deploy_is_still_refused_while_another_deploy_holds_the_lock(tmp_path:
     with app_lock(tmp_path, "board", "portside up"), pytest.raises(LockHeld), \
             app_lock(tmp_path, "board", "portside rollback"):
         pass
+
+
+def _held_for(tmp_path: Path, command: str, seconds: float) -> threading.Thread:
+    held = threading.Event()
+
+    def holder() -> None:
+        with app_lock(tmp_path, "board", command):
+            held.set()
+            time.sleep(seconds)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(5)
+    return thread
+
+
+@pytest.mark.parametrize("upkeep", ["portside reconcile", "portside serve: cleanup"])
+def test_upkeep_never_waits_for_upkeep(tmp_path: Path, upkeep: str) -> None:
+    """The orphan sweep must not wait behind the reconciler: it would then act on what it read before (and take
+    the release that went live meanwhile for orphans)."""
+    thread = _held_for(tmp_path, "portside reconcile", 1)
+    started = time.monotonic()
+    with pytest.raises(LockHeld), app_lock(tmp_path, "board", upkeep):
+        pass
+    assert time.monotonic() - started < 0.5
+    thread.join(5)

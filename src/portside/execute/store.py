@@ -179,12 +179,20 @@ def _who() -> str:
     return os.environ.get("SUDO_USER", user)
 
 
+UPKEEP = ("portside reconcile", "portside serve: cleanup")  # serve's own brief holds: never a deploy
+UPKEEP_WAIT = 30.0
+
+
 @contextmanager
 def app_lock(lock_dir: Path, app: str, command: str, wait: bool = False) -> Iterator[None]:
-    """One deploy at a time per app. Says who holds the lock and since when."""
+    """One deploy at a time per app. Says who holds the lock and since when.
+
+    A command people run waits (a while) for serve's upkeep to let go; upkeep itself never waits: it skips the
+    app, and looks again on its next round with what is true then."""
     lock_dir.mkdir(parents=True, exist_ok=True)
     path = lock_dir / f"{app}.lock"
     handle = path.open("a+")
+    started = time.monotonic()
     try:
         while True:
             try:
@@ -193,7 +201,9 @@ def app_lock(lock_dir: Path, app: str, command: str, wait: bool = False) -> Iter
             except BlockingIOError:
                 handle.seek(0)
                 holder = handle.read().strip() or "another portside process"
-                if not wait and "portside reconcile" not in holder:  # the reconciler holds it for a moment only
+                brief = command not in UPKEEP and any(f"{u})" in holder for u in UPKEEP) and \
+                    time.monotonic() - started < UPKEEP_WAIT
+                if not wait and not brief:
                     raise LockHeld(f"app {app} is locked by {holder}.",
                                    fix="wait for that run to finish, or pass --wait to queue behind it") from None
                 time.sleep(0.5)
