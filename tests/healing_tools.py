@@ -6,6 +6,7 @@ Everything talks to loopback only; every loop is bounded in time.
 
 from __future__ import annotations
 
+import errno
 import http.server
 import json
 import os
@@ -19,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from portside.execute.probe import through_gateway
+from portside.execute.gateway import PrivateGateway, nginx_binary
+from portside.execute.probe import get, through_gateway
+from portside.execute.store import Store
 
-from .conftest import ARTIFACTS, cli
+from .conftest import ARTIFACTS, App, cli, make_app
 
 DOCKERD_LOG = Path("/var/log/portside-dockerd.log")
 
@@ -222,3 +225,85 @@ class Table:
                  "`status` after |", "|---|---|---|---|---|"]
         lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in self.rows.values()]
         (ARTIFACTS / "self-healing.md").write_text("\n".join(lines) + "\n")
+
+
+# -- the apps under test and the faults ------------------------------------------------------------------
+
+HOG = '''
+
+@app.get("/api/hog")
+def hog() -> dict[str, int]:
+    """Test only: allocate past backend.memory; the kernel kills the container long before the bound."""
+    blocks = [bytearray(b"x") * (16 * 1024 * 1024) for _ in range(64)]
+    return {"allocated_mib": 16 * len(blocks)}
+'''
+
+CRASH_LATER = '''
+import threading
+from pathlib import Path
+
+_MARK = Path("/tmp/portside-test-started-once")
+if _MARK.exists():
+    raise SystemExit("crash loop: this container ran before")  # every restart dies at once
+_MARK.write_text("x")
+threading.Timer(15, os._exit, (3,)).start()  # passes its health check, then dies
+'''
+
+
+def example_app(root: Path, name: str, chat: ChatRecorder, domain: str, replicas: int, hog: bool) -> App:
+    app = make_app(root, name, deploy_extra=f'notify_url = "{chat.url}"\ndrain_seconds = 0\n')
+    config = app.dir / "portside.toml"
+    config.write_text(config.read_text().replace('domain = "localhost"', f'domain = "{domain}"')
+                      .replace("replicas = 2", f"replicas = {replicas}")
+                      .replace('memory = "512m"', 'memory = "256m"')
+                      .replace('rate_limit = "20r/s"', 'rate_limit = "10000r/s"\nrate_burst = 1000'))
+    if hog:
+        main = app.dir / "backend" / "main.py"
+        main.write_text(main.read_text() + HOG)
+    app.commit("test copy")
+    return app
+
+
+def kill9(container: Any) -> None:
+    container.reload()
+    os.kill(int(container.attrs["State"]["Pid"]), signal.SIGKILL)
+
+
+def host_port(container: Any) -> int:
+    bindings = container.attrs["HostConfig"]["PortBindings"]
+    return int(next(iter(bindings.values()))[0]["HostPort"])
+
+
+def gateway_as_its_unit(gateway: PrivateGateway) -> None:
+    """portside-gateway.service: ExecStartPre 'nginx -t -q -p PREFIX -c PREFIX/nginx.conf', then ExecStart."""
+    prefix, conf = str(gateway.prefix), str(gateway.conf)
+    subprocess.run([nginx_binary(), "-t", "-q", "-p", prefix, "-c", conf], check=True, capture_output=True)
+    subprocess.run([nginx_binary(), "-p", prefix, "-c", conf], check=True, capture_output=True)
+
+
+def fill_filesystem(folder: Path) -> Path:
+    """Fill the filesystem that holds ``folder``, to the last page."""
+    filler = folder / "filler"
+    with filler.open("wb", buffering=0) as handle:
+        for size in (1 << 20, 4096):
+            try:
+                while handle.write(b"\0" * size):
+                    pass
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+    return filler
+
+
+def snapshot(app: App) -> dict[str, Any]:
+    """What must not change when a deploy fails: the live site, the release rows and folders, the replicas."""
+    store = Store(app.state / "portside.db")
+    try:
+        rows = [(r.number, r.status) for r in store.releases(app.name)]
+        current = (store.app(app.name) or {}).get("current_release")
+    finally:
+        store.close()
+    sites = app.state / "gateway" / "sites"
+    return {"site": (sites / f"{app.name}.conf").read_text(), "rows": rows, "current": current,
+            "folders": sorted(p.name for p in (app.state / "apps" / app.name / "releases").iterdir()),
+            "stray files": sorted(p.name for p in sites.iterdir() if not p.name.endswith(".conf")),
+            "version": json.loads(get(f"{app.url}/api/health", app.ca).body)["version"]}

@@ -12,7 +12,6 @@ it the same way and always leave it running.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -29,18 +28,25 @@ from typing import Any
 import pytest
 
 from portside.execute.deploy import Deployer
-from portside.execute.gateway import PrivateGateway, _children, nginx_binary
+from portside.execute.gateway import PrivateGateway, _children
 from portside.execute.probe import get
 from portside.execute.store import Store
 
 from .conftest import ARTIFACTS, App, cli, free_port, make_app, teardown_app
 from .healing_tools import (
+    CRASH_LATER,
     ChatRecorder,
     Load,
     Table,
     Target,
     ensure_dockerd,
+    example_app,
+    fill_filesystem,
+    gateway_as_its_unit,
+    host_port,
+    kill9,
     seconds_since,
+    snapshot,
     start_dockerd,
     states,
     status,
@@ -55,27 +61,6 @@ PERIOD = os.environ.get("PORTSIDE_RECONCILE_SECONDS", "10 (default)")
 TABLE = Table(f"Self-healing under load (tests/test_self_healing.py, {time.strftime('%Y-%m-%d %H:%M')}; "
               f"PORTSIDE_RECONCILE_SECONDS={PERIOD}; load: one client, sequential GETs of /api/health and / "
               "through the gateway, a new TLS connection each)")
-
-HOG = '''
-
-@app.get("/api/hog")
-def hog() -> dict[str, int]:
-    """Test only: allocate past backend.memory; the kernel kills the container long before the bound."""
-    blocks = [bytearray(b"x") * (16 * 1024 * 1024) for _ in range(64)]
-    return {"allocated_mib": 16 * len(blocks)}
-'''
-
-CRASH_LATER = '''
-import threading
-from pathlib import Path
-
-_MARK = Path("/tmp/portside-test-started-once")
-if _MARK.exists():
-    raise SystemExit("crash loop: this container ran before")  # every restart dies at once
-_MARK.write_text("x")
-threading.Timer(15, os._exit, (3,)).start()  # passes its health check, then dies
-'''
-
 
 @dataclass
 class Site:
@@ -108,28 +93,14 @@ class Site:
         return all(t.serves() for t in self.targets)
 
 
-def _example(root: Path, name: str, chat: ChatRecorder, domain: str, replicas: int, hog: bool) -> App:
-    app = make_app(root, name, deploy_extra=f'notify_url = "{chat.url}"\ndrain_seconds = 0\n')
-    config = app.dir / "portside.toml"
-    config.write_text(config.read_text().replace('domain = "localhost"', f'domain = "{domain}"')
-                      .replace("replicas = 2", f"replicas = {replicas}")
-                      .replace('memory = "512m"', 'memory = "256m"')
-                      .replace('rate_limit = "20r/s"', 'rate_limit = "10000r/s"\nrate_burst = 1000'))
-    if hog:
-        main = app.dir / "backend" / "main.py"
-        main.write_text(main.read_text() + HOG)
-    app.commit("test copy")
-    return app
-
-
 @pytest.fixture(scope="module")
 def site(base_images, docker_client) -> Iterator[Site]:  # type: ignore[no-untyped-def]
     root = Path(tempfile.mkdtemp(prefix="portside-heal-", dir="/var/tmp"))
     root.chmod(0o755)
     chat = ChatRecorder()
     tag = uuid.uuid4().hex[:6]
-    a = _example(root / "a", f"ha-{tag}", chat, "localhost", 2, hog=True)
-    b = _example(root / "b", f"hb-{tag}", chat, "two.localhost", 1, hog=False)
+    a = example_app(root / "a", f"ha-{tag}", chat, "localhost", 2, hog=True)
+    b = example_app(root / "b", f"hb-{tag}", chat, "two.localhost", 1, hog=False)
     b.state, b.http, b.https = a.state, a.http, a.https  # one state dir, one gateway
     a.state.mkdir(parents=True)
     service = Service(a, root, free_port(), "")
@@ -144,20 +115,11 @@ def site(base_images, docker_client) -> Iterator[Site]:  # type: ignore[no-untyp
         service.stop()
         ensure_dockerd()
         shutil.copyfile(a.state / "serve.log", ARTIFACTS / "self-healing-serve.log")  # what serve said meanwhile
+        (ARTIFACTS / "self-healing-chat.txt").write_text("\n".join(chat.texts) + "\n")  # and the chat got
         for app in (b, a):
             teardown_app(app, docker_client)
         chat.close()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _kill9(container: Any) -> None:
-    container.reload()
-    os.kill(int(container.attrs["State"]["Pid"]), signal.SIGKILL)
-
-
-def _port(container: Any) -> int:
-    bindings = container.attrs["HostConfig"]["PortBindings"]
-    return int(next(iter(bindings.values()))[0]["HostPort"])
 
 
 def _routed(site: Site, app: App, port: int) -> bool:
@@ -169,17 +131,17 @@ def _back(site: Site, app: App, container: Any, restarts: int) -> bool:
     container.reload()
     state = container.attrs["State"]
     return (container.attrs["RestartCount"] > restarts and state["Status"] == "running"
-            and (state.get("Health") or {}).get("Status") == "healthy" and _routed(site, app, _port(container)))
+            and (state.get("Health") or {}).get("Status") == "healthy" and _routed(site, app, host_port(container)))
 
 
 def test_kill_one_replica_is_back_in_the_upstream_with_no_failed_request(site: Site) -> None:
     site.green()
     victim = site.replicas(site.a)[0]
-    restarts, port = victim.attrs["RestartCount"], _port(victim)
+    restarts, port = victim.attrs["RestartCount"], host_port(victim)
     left_upstream = []
     with Load(site.targets) as load:
         time.sleep(1)
-        _kill9(victim)
+        kill9(victim)
         killed = time.monotonic()
         time.sleep(1)
         during = status(site.state)[2]
@@ -207,7 +169,7 @@ def test_kill_every_replica_serves_again_within_15_s(site: Site) -> None:
     with Load(site.targets) as load:
         time.sleep(1)
         for victim in victims:
-            _kill9(victim)
+            kill9(victim)
         killed = time.monotonic()
         time.sleep(1)
         during = status(site.state)[2]
@@ -215,7 +177,6 @@ def test_kill_every_replica_serves_again_within_15_s(site: Site) -> None:
         time.sleep(2)
     site.green(30)
     after = status(site.state)
-    print("\nDEBUG", time.strftime("%H:%M:%S"), took, load.failures)
     TABLE.add("2. kill -9 every replica (both apps)", f"{took:.1f} s to 200" if took else "not in 30 s",
               load.counts, during, after[2])
     assert took is not None and took <= 15, (took, load.failures)
@@ -244,7 +205,7 @@ def test_gateway_nginx_killed_is_back_within_10_s(site: Site) -> None:
 def test_out_of_memory_is_restarted_shown_and_notified(site: Site) -> None:
     site.green()
     victim = site.replicas(site.a)[0]
-    restarts, port = victim.attrs["RestartCount"], _port(victim)
+    restarts, port = victim.attrs["RestartCount"], host_port(victim)
     told = len(site.chat.texts)
     with Load(site.targets) as load:
         time.sleep(1)
@@ -270,6 +231,15 @@ def test_out_of_memory_is_restarted_shown_and_notified(site: Site) -> None:
     assert code == 0, summary
 
 
+def test_status_without_docker_still_says_what_the_gateway_answers(site: Site) -> None:
+    site.green()
+    result = cli("status", "--json", "--state-dir", site.state, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert result.code == 9, result.text  # not "error: Docker is not running" and nothing else
+    for app in json.loads(result.out)["apps"]:
+        assert app["state"] == "DEGRADED" and "Docker is not running" in app["reason"], app
+        assert set(app["probes"].values()) == {200}, app  # the containers still run: the gateway serves
+
+
 def test_dockerd_restart_every_app_serves_within_30_s(site: Site) -> None:
     site.green()
     try:
@@ -291,13 +261,6 @@ def test_dockerd_restart_every_app_serves_within_30_s(site: Site) -> None:
     assert took is not None and took <= 30, (took, load.failures[-10:])
 
 
-def _gateway_as_its_unit(gateway: PrivateGateway) -> None:
-    """portside-gateway.service: ExecStartPre 'nginx -t -q -p PREFIX -c PREFIX/nginx.conf', then ExecStart."""
-    prefix, conf = str(gateway.prefix), str(gateway.conf)
-    subprocess.run([nginx_binary(), "-t", "-q", "-p", prefix, "-c", conf], check=True, capture_output=True)
-    subprocess.run([nginx_binary(), "-p", prefix, "-c", conf], check=True, capture_output=True)
-
-
 def test_reboot_every_app_serves_and_status_is_green_with_no_manual_step(site: Site) -> None:
     site.green()
     gateway = site.gateway
@@ -313,14 +276,14 @@ def test_reboot_every_app_serves_and_status_is_green_with_no_manual_step(site: S
             during = status(site.state)[2]
             booted = time.monotonic()  # boot, in unit order: docker.service, portside-gateway, portside
             start_dockerd()
-            _gateway_as_its_unit(gateway)
+            gateway_as_its_unit(gateway)
             site.service.start()
             took = seconds_since(booted, lambda: site.all_serve() and status(site.state)[0] == 0, 90, 0.5)
             after = status(site.state)[2]
     finally:
         ensure_dockerd()
         if gateway.master_pid() is None:
-            _gateway_as_its_unit(gateway)
+            gateway_as_its_unit(gateway)
         if site.service.proc is None or site.service.proc.poll() is not None:
             site.service.start()
     TABLE.add("4. reboot (stop serve, gateway, dockerd; start dockerd, the gateway as its unit, serve)",
@@ -376,41 +339,13 @@ FILL_POINTS = {  # where in the deploy the filesystem is full: before it starts,
 }
 
 
-def _fill(folder: Path) -> Path:
-    """Fill the filesystem that holds ``folder``, to the last page."""
-    filler = folder / "filler"
-    with filler.open("wb", buffering=0) as handle:
-        for size in (1 << 20, 4096):
-            try:
-                while handle.write(b"\0" * size):
-                    pass
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC, exc
-    return filler
-
-
-def _snapshot(app: App) -> dict[str, Any]:
-    """What must not change when a deploy fails: the live site, the release rows and folders, the replicas."""
-    store = Store(app.state / "portside.db")
-    try:
-        rows = [(r.number, r.status) for r in store.releases(app.name)]
-        current = (store.app(app.name) or {}).get("current_release")
-    finally:
-        store.close()
-    sites = app.state / "gateway" / "sites"
-    return {"site": (sites / f"{app.name}.conf").read_text(), "rows": rows, "current": current,
-            "folders": sorted(p.name for p in (app.state / "apps" / app.name / "releases").iterdir()),
-            "stray files": sorted(p.name for p in sites.iterdir() if not p.name.endswith(".conf")),
-            "version": json.loads(get(f"{app.url}/api/health", app.ca).body)["version"]}
-
-
 def _deploy_into_a_full_disk(app: App, point: str | None, monkeypatch: pytest.MonkeyPatch) -> Any:
     with monkeypatch.context() as patch:
         if point == "record":
             original_upsert = Store.upsert_app
 
             def upsert(store: Store, *args: Any) -> None:
-                _fill(app.state)
+                fill_filesystem(app.state)
                 original_upsert(store, *args)
 
             patch.setattr(Store, "upsert_app", upsert)
@@ -419,12 +354,12 @@ def _deploy_into_a_full_disk(app: App, point: str | None, monkeypatch: pytest.Mo
 
             def do(deployer: Deployer, action: Any, plan: Any) -> None:
                 if type(action).__name__ == point:
-                    _fill(app.state)
+                    fill_filesystem(app.state)
                 original_do(deployer, action, plan)
 
             patch.setattr(Deployer, "_do", do)
         else:
-            _fill(app.state)
+            fill_filesystem(app.state)
         return app.up("--force")
 
 
@@ -440,10 +375,10 @@ def test_state_dir_full_during_a_deploy_is_a_clear_error_and_changes_nothing(
         first = app.up()
         assert first.code == 0, first.text
         for label, point in FILL_POINTS.items():
-            before = _snapshot(app)
+            before = snapshot(app)
             failed = _deploy_into_a_full_disk(app, point, monkeypatch)
             (app.state / "filler").unlink()
-            after = _snapshot(app)
+            after = snapshot(app)
             shown = next((line for line in failed.err.splitlines() if line.startswith("error:")), failed.err[-200:])
             results.append(f"{label}: exit {failed.code}" + ("" if results else f", {shown}"))
             assert failed.code == 3, (label, failed.text)
@@ -463,3 +398,14 @@ def test_state_dir_full_during_a_deploy_is_a_clear_error_and_changes_nothing(
         if subprocess.run(["umount", str(app.state)], capture_output=True).returncode:  # this process may still
             subprocess.run(["umount", "-l", str(app.state)], check=True)  # hold the database open: detach it
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_containers_removed_while_listed_do_not_fail_a_deploy(docker_client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Other deploys and the orphan sweep remove containers all the time: one that is gone between Docker's list and
+    its inspection (here: an id Docker never had) is skipped, not a crash of allocate_ports or of 'status'."""
+    from portside.execute import runtime
+
+    listed = docker_client.api.containers
+    monkeypatch.setattr(docker_client.api, "containers", lambda *a, **k: [{"Id": "f" * 64}, *listed(*a, **k)])
+    assert len(runtime.allocate_ports(docker_client, 2)) == 2
+    assert runtime.app_containers(docker_client, "no-such-app") == []

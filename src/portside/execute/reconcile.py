@@ -189,13 +189,14 @@ def _gateway_health_path(config: PortsideConfig) -> str:
     return config.gateway.api_prefix + path if config.gateway.strip_prefix else path
 
 
-def assess(store: Store, client: docker.DockerClient, info: dict[str, Any]) -> tuple[health.AppHealth, list[
+def assess(store: Store, client: docker.DockerClient | None, info: dict[str, Any]) -> tuple[health.AppHealth, list[
         health.ReplicaView], dict[str, int | None]]:
+    """``client`` None: Docker does not answer; the replicas are then not looked at (see health.without_docker)."""
     item = live(store, info)
     if item is None:
         return health.AppHealth(health.STOPPED, "no live release"), [], {}
     backend = item.config.backend
-    views = replicas(client, info["name"], item.release.number, backend.health_path) if backend else []
+    views = replicas(client, info["name"], item.release.number, backend.health_path) if backend and client else []
     probes = probe_app(item)
     return health.app_health(backend.replicas if backend else 0, views, probes, backend is not None), views, probes
 

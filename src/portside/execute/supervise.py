@@ -31,6 +31,7 @@ class Supervisor:
         self.supervise_gateway = supervise_gateway
         self.dirty: set[str] = set()
         self.everything = True  # the first pass (serve's start) covers every app
+        self.failing = ""  # the last failed pass's error, until a pass succeeds
         self.unsettled: set[str] = set()  # apps not LIVE after the last pass: looked at every SETTLING_SECONDS
         self.lock = threading.Lock()
         self.wake = threading.Event()
@@ -71,9 +72,10 @@ class Supervisor:
                     if self.stopping.is_set():
                         break
             except Exception:  # noqa: BLE001 - the stream ends when dockerd stops; reconnect
-                time.sleep(0.5)
+                pass
             finally:
                 client.close()
+            time.sleep(0.5)  # however the stream ended: no tight loop while dockerd shuts down
 
     def _event(self, event: dict[str, Any]) -> None:
         action = str(event.get("Action") or event.get("status") or "")
@@ -121,10 +123,13 @@ class Supervisor:
         store = Store(self.ctx.paths.db)
         try:
             reconcile_all(self.ctx, store, self.say, self.notify, apps)
+            self.failing = ""
             states = HealthStore(store)
             return {a["name"] for a in store.apps() if (states.state(a["name"]) or ("",))[0] in (DOWN, DEGRADED)}
         except Exception as exc:  # noqa: BLE001 - the supervisor must outlive one failed pass
-            self.say(f"reconcile pass failed: {exc!r}")
+            if repr(exc) != self.failing:  # said once, not every second while Docker is down
+                self.failing = repr(exc)
+                self.say(f"reconcile pass failed: {exc!r}; trying again on the next round")
             return self.unsettled
         finally:
             store.close()
