@@ -354,7 +354,11 @@ class Deployer:
             with self.store.transaction():
                 self._record(action, plan, text)
         except BaseException:  # e.g. a full disk: the previous site goes back (a rename), nothing is recorded
-            self.gateway.restore_site(plan.app)
+            try:
+                self.gateway.restore_site(plan.app)
+            except (OSError, PortsideError) as exc:
+                self.say(f"WARNING: the gateway serves release {plan.release}, which was not recorded, and the "
+                         f"previous site could not be put back ({exc}); run 'portside up' again once this is fixed")
             raise
         self.run.switched = True
 
