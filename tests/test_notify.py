@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from portside.context import Context
-from portside.execute.notify import Notifier, register_gitlab_hook
+from portside.execute.notify import Notifier, app_changed, register_gitlab_hook
 from portside.execute.pipelines import PipelineStore
 from portside.execute.store import Store
 
@@ -115,3 +115,14 @@ def test_newer_commit_supersedes_queued_ones(tmp_path: Path) -> None:
     assert pipelines.claim().id == third.id  # type: ignore[union-attr]
     assert [p.status for p in pipelines.mark_interrupted()] == ["running"]
     assert pipelines.get(third.id).status == "interrupted"  # type: ignore[union-attr]
+
+
+def test_app_health_messages_read_as_sentences(tmp_path: Path, fake_host: str) -> None:
+    store, _ = _app(tmp_path, f'notify_url = "{fake_host}/chat"\n')
+    db = tmp_path / "state" / "portside.db"
+    app_changed(db, "board", "LIVE", "DOWN", "no healthy backend replica (0 of 2)")
+    app_changed(db, "board", "oom", "oom", "board-backend-r1-1 was killed for exceeding its memory limit")
+    texts = [body["text"] for _, _, body in Recorder.calls]
+    assert texts == [":rotating_light: board is DOWN (was LIVE): no healthy backend replica (0 of 2)",
+                     ":warning: board: board-backend-r1-1 was killed for exceeding its memory limit"]
+    assert [r["action"] for r in store.audit_log("board")] == ["health", "health"]

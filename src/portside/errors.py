@@ -5,6 +5,10 @@ Every error carries a ``fix`` (what the user should do) and maps to a documented
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+from pathlib import Path
+
 
 class PortsideError(Exception):
     """Base of every error portside raises on purpose."""
@@ -56,6 +60,22 @@ class CertificateError(PortsideError):
 
 class LockHeld(PortsideError):
     exit_code = 8
+
+
+def disk_full(exc: BaseException, where: Path | None, outcome: str = "") -> EnvironmentProblem | None:
+    """A full filesystem (ENOSPC, a quota, SQLite's 'database or disk is full') as an error that names the place
+    and the fix; None for any other error. ``where``: the folder being written (the state dir), if known."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        writing = f" (writing {exc.filename})" if exc.filename else ""
+    elif isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
+        writing = " (writing portside's database)"
+    else:
+        return None
+    place = where or (Path(exc.filename).parent if isinstance(exc, OSError) and exc.filename else None)
+    shown = f"the filesystem that holds {place}" if place else "the filesystem of portside's state dir"
+    return EnvironmentProblem(f"no space left on {shown}{writing}" + (f"; {outcome}" if outcome else "") + ".",
+                              fix=f"free space there ('df -h {place or '<state dir>'}' shows what is left), "
+                              "then run the command again")
 
 
 EXIT_CODES = {

@@ -46,20 +46,30 @@ class AppHealth:
     reason: str
 
 
+def _shown(failed: dict[str, int | None]) -> str:
+    return ", ".join(f"{p} {'no answer' if s is None else f'HTTP {s}'}" for p, s in failed.items())
+
+
+def without_docker(probes: dict[str, int | None], problem: str) -> AppHealth:
+    """Docker does not answer: what a request through the gateway gets is all that is known. DOWN if it fails,
+    else DEGRADED (serving, but nothing restarts a replica that dies until Docker is back)."""
+    failed = {path: status for path, status in probes.items() if status is None or not 200 <= status < 400}
+    seen = f"through the gateway: {_shown(failed)}" if failed else "the gateway still serves"
+    return AppHealth(DOWN if failed else DEGRADED, f"{seen}; {problem.rstrip('.')}, so the replicas are unknown")
+
+
 def app_health(intended: int, replicas: list[ReplicaView], probes: dict[str, int | None],
                has_backend: bool) -> AppHealth:
     """``probes``: path -> HTTP status through the gateway (None: no answer)."""
     failed = {path: status for path, status in probes.items() if status is None or not 200 <= status < 400}
     routable = sum(1 for r in replicas if r.routable)
     if probes and len(failed) == len(probes):
-        shown = ", ".join(f"{p} {'no answer' if s is None else f'HTTP {s}'}" for p, s in failed.items())
-        return AppHealth(DOWN, f"through the gateway: {shown}")
+        return AppHealth(DOWN, f"through the gateway: {_shown(failed)}")
     if has_backend and routable == 0:
         return AppHealth(DOWN, f"no healthy backend replica (0 of {intended})")
     if failed:
-        shown = ", ".join(f"{p} {'no answer' if s is None else f'HTTP {s}'}" for p, s in failed.items())
         return AppHealth(DOWN if any(s is None or s >= 500 for s in failed.values()) else DEGRADED,
-                         f"through the gateway: {shown}")
+                         f"through the gateway: {_shown(failed)}")
     if has_backend and routable < intended:
         return AppHealth(DEGRADED, f"{routable} of {intended} backend replicas healthy")
     return AppHealth(LIVE, "serving" + (f", {routable} of {intended} replicas healthy" if has_backend else ""))

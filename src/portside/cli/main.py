@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,7 +23,7 @@ from rich.table import Table
 from portside import __version__
 from portside.config import CONFIG_NAME, load_config
 from portside.context import Context, Paths, default_state_dir, private_files
-from portside.errors import EXIT_CODES, ConfigError, DeployError, PortsideError
+from portside.errors import EXIT_CODES, ConfigError, DeployError, PortsideError, disk_full
 
 HELP = f"""portside: from a frontend + backend repository to a live nginx gateway on one server.
 
@@ -77,18 +77,16 @@ def _guard(fn: Callable[[], Any]) -> Any:
             err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except PortsideError as exc:
-        err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
-        if exc.detail:
-            err.print(exc.detail.rstrip(), highlight=False, markup=False, style="dim")
-        if exc.fix:
-            err.print(f"[bold]fix:[/] {escape(exc.fix)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        _fail(exc)
     except KeyboardInterrupt:
         err.print("[bold red]interrupted[/]")
         raise typer.Exit(130) from None
     except typer.Exit:
         raise
-    except Exception:  # noqa: BLE001 - the one place that catches everything
+    except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+        full = disk_full(exc, None)  # a full disk is the user's to fix, not a bug to report
+        if full is not None:
+            _fail(full)
         log = _crash_log(traceback.format_exc())
         err.print(f"[bold red]unexpected error:[/] {sys.exc_info()[1]!r}. The full trace is in {log}; "
                   "please report it.")
@@ -108,6 +106,15 @@ def _crash_log(text: str) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     return Path(name)
+
+
+def _fail(exc: PortsideError) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
+    if exc.detail:
+        err.print(exc.detail.rstrip(), highlight=False, markup=False, style="dim")
+    if exc.fix:
+        err.print(f"[bold]fix:[/] {escape(exc.fix)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code) from None
 
 
 @app.callback(invoke_without_command=True)

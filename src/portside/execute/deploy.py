@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import shutil
+import sqlite3
 import time
 import urllib.request
 from collections.abc import Callable
@@ -22,7 +23,7 @@ import docker.errors
 
 from portside.config import PortsideConfig, TlsMode, read_env_file
 from portside.context import Context
-from portside.errors import BuildError, DeployError, GatewayError, PortsideError
+from portside.errors import BuildError, DeployError, GatewayError, PortsideError, disk_full
 from portside.execute import certs, drain, probe, runtime, site
 from portside.execute.base_images import BaseImageBuilder, resolve_base
 from portside.execute.gateway import Gateway, PrivateGateway, SystemGateway, nginx_version
@@ -240,8 +241,17 @@ class Deployer:
                 self.after_action(action)
         except BaseException as exc:
             self._undo(plan)
-            result = exc.message if isinstance(exc, PortsideError) else repr(exc)
-            self.store.audit(app, verb, f"release {plan.release} ({plan.ref})", f"failed: {result}")
+            full = disk_full(exc, self.ctx.paths.root, f"release {plan.release} is live, but what came after it "
+                             "did not finish" if self.run.switched else "nothing was switched: the live release "
+                             "keeps serving")
+            shown = full or exc
+            result = shown.message if isinstance(shown, PortsideError) else repr(exc)
+            try:
+                self.store.audit(app, verb, f"release {plan.release} ({plan.ref})", f"failed: {result}")
+            except (sqlite3.Error, OSError) as lost:  # e.g. that disk is full too: the first error is the news
+                self.say(f"note: the audit record of this failure was not written ({lost})")
+            if full is not None:
+                raise full from exc
             raise
         self.store.audit(app, verb, f"release {plan.release} ({plan.ref})", "ok")
         return self.run
@@ -372,7 +382,19 @@ class Deployer:
         text = self.render(plan)
         self.previous = self.store.current(plan.app)
         self.gateway.deploy_site(plan.app, text)  # one swap moves / and /api together
+        try:
+            with self.store.transaction():
+                self._record(action, plan, text)
+        except BaseException:  # e.g. a full disk: the previous site goes back (a rename), nothing is recorded
+            try:
+                self.gateway.restore_site(plan.app)
+            except (OSError, PortsideError) as exc:
+                self.say(f"WARNING: the gateway serves release {plan.release}, which was not recorded, and the "
+                         f"previous site could not be put back ({exc}); run 'portside up' again once this is fixed")
+            raise
         self.run.switched = True
+
+    def _record(self, action: SwitchGateway, plan: Plan, text: str) -> None:
         self.store.upsert_app(plan.app, self.app_dir, action.mode, action.http_port, action.https_port)
         existing = self.store.release(plan.app, plan.release)  # a rollback keeps the release's identity
         self.store.save_release(Release(

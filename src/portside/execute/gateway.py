@@ -95,6 +95,7 @@ class Gateway(Protocol):
     def site_file(self, app: str) -> Path: ...
     def deploy_site(self, app: str, text: str) -> None: ...
     def remove_site(self, app: str) -> None: ...
+    def restore_site(self, app: str) -> None: ...
     def config_test(self) -> None: ...
     def reload(self) -> None: ...
 
@@ -119,9 +120,15 @@ class _SiteFiles:
         previous = target.read_text() if target.exists() else None
         if previous is not None:
             self.last_good(app).write_text(previous)
+        else:
+            self.last_good(app).unlink(missing_ok=True)  # restore() must not bring back an older site
         tmp = target.with_suffix(".conf.tmp")
-        tmp.write_text(text)
-        os.chmod(tmp, 0o644)
+        try:
+            tmp.write_text(text)
+            os.chmod(tmp, 0o644)
+        except OSError:  # e.g. the disk is full: leave no half-written file behind
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, target)
         try:
             test()
@@ -131,6 +138,13 @@ class _SiteFiles:
             else:
                 target.write_text(previous)
             raise
+
+    def restore(self, app: str) -> None:
+        """Put back the file that was live before the last swap_in: a rename, so it needs no free space."""
+        if self.last_good(app).exists():
+            os.replace(self.last_good(app), self.site_file(app))
+        else:
+            self.site_file(app).unlink(missing_ok=True)
 
 
 # The master (root, or the service user) reads the config and opens the logs; the workers (www-data when the
@@ -249,6 +263,11 @@ class PrivateGateway:
         if self.master_pid() is not None:
             self.reload()
 
+    def restore_site(self, app: str) -> None:
+        self.files.restore(app)
+        if self.master_pid() is not None:
+            self.reload()
+
     def stop(self) -> None:
         pid = self.master_pid()
         if pid is None:
@@ -314,6 +333,10 @@ class SystemGateway:
 
     def remove_site(self, app: str) -> None:
         self.site_file(app).unlink(missing_ok=True)
+        self.reload()
+
+    def restore_site(self, app: str) -> None:
+        self.files.restore(app)
         self.reload()
 
 

@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from portside import health
 from portside.context import Context
-from portside.errors import ConfigError, PortsideError
+from portside.errors import ConfigError, EnvironmentProblem, PortsideError
 from portside.execute import runtime
 from portside.execute.gateway import PrivateGateway, SystemGateway
 from portside.execute.store import Store
@@ -76,12 +77,15 @@ def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
 
     store = Store(ctx.paths.db)
     apps = [_app(store, name)] if name else store.apps()
-    client = runtime.connect() if apps else None
+    client, docker_down = None, ""
+    try:
+        client = runtime.connect() if apps else None
+    except EnvironmentProblem as exc:  # the apps' state is what matters then: each is probed through the gateway
+        docker_down = exc.message
     result = []
     try:
         for info in apps:
-            assert client is not None
-            containers = runtime.app_containers(client, info["name"])
+            containers = runtime.app_containers(client, info["name"]) if client else []
             config = _config(info)  # read once per app
             health_path = config.backend.health_path if config and config.backend else None
             state, _views, probes = assess(store, client, info)
@@ -93,6 +97,8 @@ def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
                                  "created_at": rel.created_at, "frontend_image": rel.frontend_image,
                                  "backend_image": rel.backend_image,
                                  "containers": [_replica(v, rel.number == info["current_release"]) for v in mine]})
+            if docker_down and state.state != health.STOPPED:
+                state = health.without_docker(probes, docker_down)
             result.append({"name": info["name"], "url": _app_url(info, config), "gateway": info["gateway_mode"],
                            "state": state.state, "reason": state.reason, "probes": probes,
                            "current_release": info["current_release"], "releases": releases,

@@ -23,6 +23,7 @@ from portside.config import load_config
 from portside.errors import PortsideError
 from portside.execute.store import Store
 
+APP_STATES = ("LIVE", "DEGRADED", "DOWN", "STOPPED")
 GITLAB_STATE = {"running": "running", "success": "success", "failed": "failed", "queued": "pending"}
 GITHUB_STATE = {"running": "pending", "success": "success", "failed": "failure", "queued": "pending"}
 
@@ -96,8 +97,9 @@ def app_changed(db: Path, app: str, old: str, new: str, reason: str) -> None:
         if not url:
             return
         icon = ":white_check_mark:" if new == "LIVE" else ":rotating_light:" if new == "DOWN" else ":warning:"
+        text = f"{app} is {new} (was {old}): {reason}" if new in APP_STATES else f"{app}: {reason}"  # e.g. an OOM
         try:
-            chat(url, f"{icon} {app} is {new} (was {old}): {reason}")
+            chat(url, f"{icon} {text}")
         except OSError as exc:
             store.audit(app, "notify", f"{old} -> {new}", f"failed: {exc}")
     finally:

@@ -451,7 +451,7 @@ def clean_orphans(ctx: Context, store: Store) -> list[str]:
         for info in store.apps():
             try:
                 with app_lock(ctx.paths.locks, info["name"], "portside serve: cleanup"):
-                    live = str(info["current_release"])
+                    live = str((store.app(info["name"]) or info)["current_release"])  # now, not before the lock
                     # every container of the app (replicas, and the short-lived extract and test containers,
                     # which carry the app's image labels) except the live release's replicas
                     for container in client.containers.list(all=True, filters={

@@ -133,32 +133,39 @@ def render_live(ctx: Context, item: Live, upstreams: tuple[str, ...]) -> str:
 
 def reconcile_app(ctx: Context, store: Store, client: docker.DockerClient, info: dict[str, Any],
                   say: Callable[[str], None]) -> str | None:
-    """Bring one app's gateway site in line with its healthy replicas; what changed, or None."""
+    """Bring one app's gateway site in line with its healthy replicas; what changed, or None.
+
+    Looking needs no lock; the app's lock is taken only to change the site, so a 'portside up' or 'rollback'
+    rarely finds it held (and then waits: see store.app_lock)."""
     from portside.execute.deploy import GatewayChoice, make_gateway
 
     app = info["name"]
+    item = live(store, info)
+    if item is None or item.config.backend is None:
+        return None
+    gateway = make_gateway(ctx, GatewayChoice(info["gateway_mode"], info["http_port"], info["https_port"]))
+    site = gateway.site_file(app)
+    current = site.read_text() if site.exists() else None
+    if current is not None and "waiting for its first certificate" in current:
+        return None  # the ACME bootstrap phase owns the site until the first certificate
+    wanted = health.upstreams(replicas(client, app, item.release.number, item.config.backend.health_path))
+    text = render_live(ctx, item, wanted)
+    if text == current:
+        return None
     try:
         with app_lock(ctx.paths.locks, app, "portside reconcile"):
-            item = live(store, info)
-            if item is None or item.config.backend is None:
-                return None
-            gateway = make_gateway(ctx, GatewayChoice(info["gateway_mode"], info["http_port"], info["https_port"]))
-            site = gateway.site_file(app)
-            current = site.read_text() if site.exists() else None
-            if current is not None and "waiting for its first certificate" in current:
-                return None  # the ACME bootstrap phase owns the site until the first certificate
-            wanted = health.upstreams(replicas(client, app, item.release.number, item.config.backend.health_path))
-            text = render_live(ctx, item, wanted)
-            if text == current:
-                return None
+            now_live = store.current(app)
+            if now_live is None or now_live.number != item.release.number or \
+                    (site.read_text() if site.exists() else None) != current:
+                return None  # a deploy or a rollback changed it meanwhile: the next pass looks again
             gateway.deploy_site(app, text)
             store.save_release(dataclasses.replace(item.release, site_conf=text, upstreams=wanted))
-            change = (f"{app}: gateway now routes to {', '.join(wanted)}" if wanted
-                      else f"{app}: no healthy replica; the gateway answers 502 until one is back")
-            say(change)
-            return change
     except LockHeld:
         return None  # a deploy of that app is running: it sets the upstream itself
+    change = (f"{app}: gateway now routes to {', '.join(wanted)}" if wanted
+              else f"{app}: no healthy replica; the gateway answers 502 until one is back")
+    say(change)
+    return change
 
 
 def probe_app(item: Live) -> dict[str, int | None]:
@@ -182,13 +189,14 @@ def _gateway_health_path(config: PortsideConfig) -> str:
     return config.gateway.api_prefix + path if config.gateway.strip_prefix else path
 
 
-def assess(store: Store, client: docker.DockerClient, info: dict[str, Any]) -> tuple[health.AppHealth, list[
+def assess(store: Store, client: docker.DockerClient | None, info: dict[str, Any]) -> tuple[health.AppHealth, list[
         health.ReplicaView], dict[str, int | None]]:
+    """``client`` None: Docker does not answer; the replicas are then not looked at (see health.without_docker)."""
     item = live(store, info)
     if item is None:
         return health.AppHealth(health.STOPPED, "no live release"), [], {}
     backend = item.config.backend
-    views = replicas(client, info["name"], item.release.number, backend.health_path) if backend else []
+    views = replicas(client, info["name"], item.release.number, backend.health_path) if backend and client else []
     probes = probe_app(item)
     return health.app_health(backend.replicas if backend else 0, views, probes, backend is not None), views, probes
 

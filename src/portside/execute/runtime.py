@@ -229,7 +229,7 @@ def allocate_ports(client: docker.DockerClient, count: int, exclude: frozenset[i
     """Host ports for new replicas: free now, bound by no container (even a stopped one keeps its binding), and
     kept for the replica's life, so a restart by Docker (a crash, a daemon restart, a reboot) keeps its address."""
     taken = set()
-    for container in client.containers.list(all=True):
+    for container in client.containers.list(all=True, ignore_removed=True):  # others come and go meanwhile
         bindings = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
         taken |= {int(b["HostPort"]) for binds in bindings.values() for b in binds or [] if b.get("HostPort")}
     chosen: list[int] = []
@@ -454,7 +454,7 @@ def app_containers(client: docker.DockerClient, app: str, release: str | None = 
     filters = [f"{LABEL_APP}={app}", f"{LABEL_ROLE}=backend"]
     if release is not None:
         filters.append(f"{LABEL_RELEASE}={release}")
-    return list(client.containers.list(all=True, filters={"label": filters}))
+    return list(client.containers.list(all=True, filters={"label": filters}, ignore_removed=True))
 
 
 def stop_containers(containers: list[Container], timeout: int = 10) -> None:

@@ -139,8 +139,23 @@ class Store:
         row = self.db.execute("SELECT * FROM releases WHERE app=? AND number=?", (app, number)).fetchone()
         return _release(row) if row else None
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The writes inside happen together or not at all (e.g. when the disk fills up); nests."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL does)
+                self.db.execute("ROLLBACK")
+            raise
+
     def set_current(self, app: str, number: int | None) -> None:
-        with self.db:
+        with self.transaction():
             self.db.execute("UPDATE releases SET status='retired' WHERE app=? AND status='live'", (app,))
             if number is not None:
                 self.db.execute("UPDATE releases SET status='live' WHERE app=? AND number=?", (app, number))
@@ -198,12 +213,20 @@ def _who() -> str:
     return user
 
 
+UPKEEP = ("portside reconcile", "portside serve: cleanup", "portside serve: drain")  # serve's own brief holds: never a deploy
+UPKEEP_WAIT = 30.0
+
+
 @contextmanager
 def app_lock(lock_dir: Path, app: str, command: str, wait: bool = False) -> Iterator[None]:
-    """One deploy at a time per app. Says who holds the lock and since when."""
+    """One deploy at a time per app. Says who holds the lock and since when.
+
+    A command people run waits (a while) for serve's upkeep to let go; upkeep itself never waits: it skips the
+    app, and looks again on its next round with what is true then."""
     lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = lock_dir / f"{app}.lock"
     handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+")
+    started = time.monotonic()
     try:
         while True:
             try:
@@ -212,7 +235,9 @@ def app_lock(lock_dir: Path, app: str, command: str, wait: bool = False) -> Iter
             except BlockingIOError:
                 handle.seek(0)
                 holder = handle.read().strip() or "another portside process"
-                if not wait:
+                brief = command not in UPKEEP and any(f"{u})" in holder for u in UPKEEP) and \
+                    time.monotonic() - started < UPKEEP_WAIT
+                if not wait and not brief:
                     raise LockHeld(f"app {app} is locked by {holder}.",
                                    fix="wait for that run to finish, or pass --wait to queue behind it") from None
                 time.sleep(0.5)

@@ -17,7 +17,9 @@ from portside.execute import runtime
 from portside.execute.gateway import PrivateGateway
 from portside.execute.reconcile import HealthStore, reconcile_all
 from portside.execute.store import Store
+from portside.health import DEGRADED, DOWN
 
+SETTLING_SECONDS = 1.0  # an app that is not LIVE (a replica starting, or down) is looked at again this often
 WATCHED = ("start", "die", "oom", "health_status: healthy", "health_status: unhealthy", "destroy")
 
 
@@ -29,6 +31,8 @@ class Supervisor:
         self.supervise_gateway = supervise_gateway
         self.dirty: set[str] = set()
         self.everything = True  # the first pass (serve's start) covers every app
+        self.failing = ""  # the last failed pass's error, until a pass succeeds
+        self.unsettled: set[str] = set()  # apps not LIVE after the last pass: looked at every SETTLING_SECONDS
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -68,9 +72,10 @@ class Supervisor:
                     if self.stopping.is_set():
                         break
             except Exception:  # noqa: BLE001 - the stream ends when dockerd stops; reconnect
-                time.sleep(0.5)
+                pass
             finally:
                 client.close()
+            time.sleep(0.5)  # however the stream ended: no tight loop while dockerd shuts down
 
     def _event(self, event: dict[str, Any]) -> None:
         action = str(event.get("Action") or event.get("status") or "")
@@ -92,8 +97,7 @@ class Supervisor:
     # -- reconcile and supervise ----------------------------------------------------------------------
 
     def _loop(self) -> None:
-        last_all = 0.0
-        last_gateway = 0.0
+        last_all = last_gateway = last_settle = 0.0
         while not self.stopping.is_set():
             now = time.monotonic()
             if self.supervise_gateway and now - last_gateway >= self.gateway_period:
@@ -106,18 +110,28 @@ class Supervisor:
                 self.everything = False
             if everything:
                 last_all = now
+            elif self.unsettled and now - last_settle >= SETTLING_SECONDS and apps is not None:
+                apps |= self.unsettled  # e.g. a restarted replica: routed as soon as it answers, not at
+                last_settle = now       # Docker's next health check
             if apps is None or apps:
-                self._pass(apps)
-            self.wake.wait(min(self.gateway_period, self.period))
+                self.unsettled = self._pass(apps)
+            self.wake.wait(min(self.gateway_period, self.period, SETTLING_SECONDS if self.unsettled else 3600))
             self.wake.clear()
 
-    def _pass(self, apps: set[str] | None) -> None:
+    def _pass(self, apps: set[str] | None) -> set[str]:
+        """Reconcile, then return the apps that are not LIVE (to look at again soon)."""
         store = Store(self.ctx.paths.db)
         try:
             self._drains(store)
             reconcile_all(self.ctx, store, self.say, self.notify, apps)
+            self.failing = ""
+            states = HealthStore(store)
+            return {a["name"] for a in store.apps() if (states.state(a["name"]) or ("",))[0] in (DOWN, DEGRADED)}
         except Exception as exc:  # noqa: BLE001 - the supervisor must outlive one failed pass
-            self.say(f"reconcile pass failed: {exc!r}")
+            if repr(exc) != self.failing:  # said once, not every second while Docker is down
+                self.failing = repr(exc)
+                self.say(f"reconcile pass failed: {exc!r}; trying again on the next round")
+            return self.unsettled
         finally:
             store.close()
 
