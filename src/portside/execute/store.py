@@ -213,7 +213,8 @@ def _who() -> str:
     return user
 
 
-UPKEEP = ("portside reconcile", "portside serve: cleanup", "portside serve: drain")  # serve's own brief holds: never a deploy
+# serve's own brief holds, never a deploy
+UPKEEP = ("portside reconcile", "portside serve: cleanup", "portside serve: drain")
 UPKEEP_WAIT = 30.0
 
 
