@@ -20,3 +20,19 @@ def test_brackets_in_paths_and_values_are_printed_whole(tmp_path: Path) -> None:
     result = cli("check", folder)
     assert result.code == 2
     assert "team[red]board[/]" in result.err and "web[bold]" in result.err, result.err
+
+
+def test_doctor_host_checks_the_host_alone(tmp_path: Path) -> None:
+    write_files(tmp_path, {"docker-compose.yml": "services:\n  db:\n    image: postgres\n    ports: ['5432:5432']\n"})
+    import json
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)  # a repository with a finding right here must not be scanned
+    try:
+        result = cli("doctor", "--host", "--json")
+    finally:
+        os.chdir(cwd)
+    findings = json.loads(result.out)["findings"]
+    assert result.code in (0, 1, 2)
+    assert all(f["check"].startswith("HS") for f in findings), [f["check"] for f in findings]

@@ -820,6 +820,8 @@ def doctor(
                                              "name of an app deployed here) and this host (sockets, containers, "
                                              "docker group, sshd); 'host' for the host checks alone (no repository "
                                              "scan)")] = None,
+    host: Annotated[bool, typer.Option("--host", help="this host's checks alone, every 'portside server setup' item "
+                                       "included (the same as --live host)")] = False,
     ca: Annotated[Path | None, typer.Option(help="CA to trust for --live (portside's local CA)")] = None,
     ws_path: Annotated[str | None, typer.Option(help="WebSocket path to test with --live, e.g. /api/ws/echo")]
     = None,
@@ -852,6 +854,8 @@ def doctor(
     \b
     Exit codes: 0 no problems (info notes allowed), 1 warnings only, 2 at least one error.
     """
+    if host:
+        live = "host"
     from portside.doctor import SEVERITIES, default_lang, exit_code, sarif
     from portside.doctor import fix as fixes
     from portside.doctor.live import run_live
