@@ -12,7 +12,6 @@ import json
 import shutil
 import sqlite3
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from portside.execute import certs, drain, probe, runtime, site
 from portside.execute.base_images import BaseImageBuilder, resolve_base
 from portside.execute.gateway import Gateway, PrivateGateway, SystemGateway, nginx_version
 from portside.execute.git import source_ref
+from portside.execute.probe import replica_healthy
 from portside.execute.site import acme_dir
 from portside.execute.store import Release, Store, now
 from portside.plan import (
@@ -109,14 +109,6 @@ def env_hash(env: dict[str, str]) -> str:
     for key in sorted(env):
         digest.update(f"{key}\0{env[key]}\0".encode())
     return digest.hexdigest()[:16]
-
-
-def replica_healthy(port: int, path: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:  # noqa: S310
-            return 200 <= response.status < 300
-    except OSError:
-        return False
 
 
 def release_healthy(config: PortsideConfig, release: Release | None) -> bool:

@@ -128,3 +128,11 @@ def through_gateway(server_name: str, port: int, path: str, tls: bool, timeout: 
         return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
     finally:
         conn.close()
+
+
+def replica_healthy(port: int, path: str) -> bool:
+    """A backend replica answers 2xx on its health path, asked directly on its loopback port."""
+    try:
+        return 200 <= get(f"http://127.0.0.1:{port}{path}", timeout=2).status < 300
+    except (OSError, http.client.HTTPException):
+        return False

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from portside.context import Context
 from portside.errors import LockHeld, PortsideError
 from portside.execute import probe, runtime
 from portside.execute.gateway import nginx_version
+from portside.execute.probe import replica_healthy
 from portside.execute.site import site_inputs
 from portside.execute.store import Release, Store, app_lock, now
 from portside.render.gateway import render_site
@@ -72,14 +72,6 @@ class HealthStore:
         return [dict(r) for r in rows]
 
 
-def _probe_replica(port: int, path: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:  # noqa: S310
-            return 200 <= response.status < 300
-    except OSError:
-        return False
-
-
 def view(container: Any, health_path: str | None) -> health.ReplicaView:
     """One replica as Docker sees it, and (without a Docker health check) as the host's probe sees it."""
     state = container.attrs.get("State") or {}
@@ -91,7 +83,7 @@ def view(container: Any, health_path: str | None) -> health.ReplicaView:
     docker_health = (state.get("Health") or {}).get("Status")
     running = container.status == "running"
     if docker_health in (None, "starting"):  # no Docker check, or its first one has not run yet: ask directly
-        probed = running and port is not None and health_path is not None and _probe_replica(port, health_path)
+        probed = running and port is not None and health_path is not None and replica_healthy(port, health_path)
         docker_health = "healthy" if probed else (docker_health or "unhealthy")
     return health.ReplicaView(name=str(container.name), state=str(container.status), health=docker_health,
                               address=f"127.0.0.1:{port}" if port else None,

@@ -13,6 +13,7 @@ bypassed (CVE-2025-4517). The stream is read as it arrives, with caps on its siz
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import shutil
@@ -188,6 +189,8 @@ class _Unpacker:
                 except (OSError, OverflowError, ValueError):
                     pass  # an odd timestamp is not worth refusing a site over
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise  # a full disk, not a bad archive: the deploy says where and how to free space
             raise self.refuse(member, f"could not be written ({exc.strerror})") from None
 
 
