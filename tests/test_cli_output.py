@@ -36,3 +36,20 @@ def test_doctor_host_checks_the_host_alone(tmp_path: Path) -> None:
     findings = json.loads(result.out)["findings"]
     assert result.code in (0, 1, 2)
     assert all(f["check"].startswith("HS") for f in findings), [f["check"] for f in findings]
+
+
+def test_build_log_tails_stay_text(capsys) -> None:  # type: ignore[no-untyped-def]
+    """A tail holds what the build printed: ':x:' stays ':x:' (no emoji), colours and terminal controls go."""
+    import pytest
+    import typer
+
+    from portside.cli.main import _fail
+    from portside.errors import BuildError
+
+    tail = "npm ERR! :x: missing [bold]dep[/]\n\x1b[31mred\x1b[0m \x1b]0;owned\x07done\r\n"
+    with pytest.raises(typer.Exit):
+        _fail(BuildError("the build of web failed: :warning:", fix="see [the log]", detail=tail))
+    text = capsys.readouterr().err
+    assert "npm ERR! :x: missing [bold]dep[/]" in text and "red done" in text, text
+    assert ":warning:" in text and "see [the log]" in text
+    assert "\x1b]0;" not in text and "owned" not in text and "\r" not in text

@@ -97,7 +97,7 @@ def test_render_has_the_essentials() -> None:
     for needle in ("return 308 https://board.example.com$request_uri;", "server_tokens off;",
                    'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;',
                    "location ^~ /.well-known/acme-challenge/", "location ^~ /api/ws/", "proxy_read_timeout 3600s;",
-                   "try_files $uri =404;", "try_files $uri $uri/ /index.html;", "limit_req_status 429;",
+                   "try_files $uri =404;", "try_files $uri $uri.html $uri/ /index.html;", "limit_req_status 429;",
                    "proxy_set_header Host $host;", "proxy_set_header X-Forwarded-Proto $scheme;",
                    "keepalive 32;", "max_fails=3", "camera=(self), microphone=(self)",
                    "ssl_protocols TLSv1.2 TLSv1.3;"):

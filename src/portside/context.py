@@ -78,9 +78,9 @@ class Paths:
 @dataclass
 class Context:
     paths: Paths
-    console: Console = field(default_factory=lambda: Console(stderr=True))
+    console: Console = field(default_factory=lambda: Console(stderr=True, emoji=False))
 
     @classmethod
     def create(cls, state_dir: Path | None = None, console: Console | None = None) -> Context:
         root = (state_dir or default_state_dir()).absolute()
-        return cls(Paths(root), console or Console(stderr=True))
+        return cls(Paths(root), console or Console(stderr=True, emoji=False))

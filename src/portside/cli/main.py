@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -48,8 +49,16 @@ Exit codes:
 """
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None)
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+# emoji=False: ':x:' in a build log or a value is text, not an emoji
+err = Console(stderr=True, soft_wrap=True, emoji=False)
+out = Console(soft_wrap=True, emoji=False)
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|[\x00-\x08\x0b-\x1f\x7f\x9b]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text from outside (build logs, container logs, values) without escape sequences or control characters:
+    colours become plain text and nothing can move the cursor or retitle the user's terminal."""
+    return _CONTROL.sub("", text)
 
 DirArg = Annotated[Path, typer.Argument(help="the app's folder (holds portside.toml)", show_default=True)]
 StateOpt = Annotated[Path | None, typer.Option("--state-dir", envvar="PORTSIDE_STATE_DIR",
@@ -66,7 +75,7 @@ def _ctx(state_dir: Path | None) -> Context:
 
 
 def _say(message: str) -> None:
-    err.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {escape(message)}", highlight=False)
+    err.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {escape(terminal_safe(message))}", highlight=False)
 
 
 def _guard(fn: Callable[[], Any]) -> Any:
@@ -74,7 +83,7 @@ def _guard(fn: Callable[[], Any]) -> Any:
         return fn()
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(terminal_safe(problem))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except PortsideError as exc:
         _fail(exc)
@@ -109,11 +118,11 @@ def _crash_log(text: str) -> Path:
 
 
 def _fail(exc: PortsideError) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(terminal_safe(exc.message))}", highlight=False, soft_wrap=True)
     if exc.detail:
-        err.print(exc.detail.rstrip(), highlight=False, markup=False, style="dim")
+        err.print(terminal_safe(exc.detail.rstrip()), highlight=False, markup=False, style="dim")
     if exc.fix:
-        err.print(f"[bold]fix:[/] {escape(exc.fix)}", highlight=False, soft_wrap=True)
+        err.print(f"[bold]fix:[/] {escape(terminal_safe(exc.fix))}", highlight=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code) from None
 
 
@@ -140,9 +149,11 @@ def init(
 
     def go() -> None:
         os.umask(0o022)  # files for the user's repository or for images, not portside's state
-        written, kept, found = init_project(directory, name)
+        written, kept, found, assumed = init_project(directory, name)
         for line in found:
             err.print(f"detected {escape(line)}")
+        for line in assumed:
+            err.print(f"[yellow]note:[/] {escape(line)}")
         for path in written:
             err.print(f"[green]wrote[/] {escape(str(path))}")
         for path in kept:
@@ -152,9 +163,16 @@ def init(
     _guard(go)
 
 
+ImageOpt = Annotated[bool, typer.Option("--image", help="also build the images as 'up' would and try them: the "
+                                         "backend's real listening port, its user and health path, the "
+                                         "frontend's index.html (no gateway, no state; all removed after)")]
+
+
 @app.command()
-def check(directory: DirArg = Path("."), as_json: JsonOpt = False) -> None:
-    """Validate portside.toml. Every problem names the file, the key, what is wrong and the fix."""
+def check(directory: DirArg = Path("."), as_json: JsonOpt = False, image: ImageOpt = False) -> None:
+    """Validate portside.toml. Every problem names the file, the key, what is wrong and the fix.
+
+    With --image, build and start the images once to verify what init assumed (port, health path, user)."""
 
     def go() -> None:
         try:
@@ -164,13 +182,23 @@ def check(directory: DirArg = Path("."), as_json: JsonOpt = False) -> None:
                 out.print_json(json.dumps({"ok": False, "problems": exc.problems}))
                 raise typer.Exit(exc.exit_code) from None
             raise
+        verified = _check_images(config, directory) if image else []
         if as_json:
-            out.print_json(json.dumps({"ok": True, "config": config.model_dump(mode="json")}, default=str))
-        else:
-            err.print("[green]ok[/] " + escape(f"{directory / CONFIG_NAME}: app {config.app.name}, domain "
-                                               f"{config.app.domain}, tls {config.tls.mode.value}"))
+            out.print_json(json.dumps({"ok": True, "config": config.model_dump(mode="json"), "verified": verified},
+                                      default=str))
+            return
+        err.print("[green]ok[/] " + escape(f"{directory / CONFIG_NAME}: app {config.app.name}, domain "
+                                           f"{config.app.domain}, tls {config.tls.mode.value}"))
+        for line in verified:
+            err.print("[green]ok[/] " + escape(line))
 
     _guard(go)
+
+
+def _check_images(config: Any, directory: Path) -> list[str]:
+    from portside.execute.image_check import check_images
+
+    return check_images(config, directory.resolve(), Paths(default_state_dir()).root / "cache" / "debootstrap", _say)
 
 
 LocalOpt = Annotated[bool, typer.Option("--local", help="private gateway on https://localhost:8443 "

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from portside import procnet
 from portside.doctor import Finding
 from portside.doctor.ports import DB_PORTS
 
@@ -18,27 +19,7 @@ ALLOWED_PUBLIC = {22, 80, 443}
 
 def _listeners(proc: Path = Path("/proc/net")) -> list[tuple[str, int]]:
     """(address, port) of every listening TCP socket, from /proc (no extra tools needed)."""
-    import ipaddress
-
-    found = []
-    for table, width in (("tcp", 8), ("tcp6", 32)):
-        try:
-            lines = (proc / table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[3] != "0A":  # LISTEN
-                continue
-            raw, port = fields[1].split(":")
-            packed = bytes.fromhex(raw)
-            if width == 8:
-                address = str(ipaddress.IPv4Address(packed[::-1]))
-            else:
-                words = [packed[i:i + 4][::-1] for i in range(0, 16, 4)]
-                address = str(ipaddress.IPv6Address(b"".join(words)))
-            found.append((address, int(port, 16)))
-    return found
+    return [(item.address, item.port) for item in procnet.listeners(proc)]
 
 
 def check_listeners(listeners: list[tuple[str, int]] | None = None) -> list[Finding]:

@@ -10,6 +10,7 @@ For servers that cannot reach a container registry. The chain is:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ SUITE = "bookworm"
 ROOTFS = "portside/debian-rootfs:12"
 DEBIAN = "portside/debian:12"
 CA_PATH = "/etc/ssl/certs/ca-certificates.crt"
+RECIPE_LABEL = "org.portside.recipe"
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,10 @@ BASES = {
     "python": BaseImage("python", "portside/python:3.11", ("python3", "python3-venv", "python3-pip"),
                         "python:3.11-slim-bookworm",
                         "RUN ln -sf /usr/bin/python3 /usr/local/bin/python"),
-    "node": BaseImage("node", "portside/node:18", ("nodejs", "npm"), "node:20-bookworm-slim"),
+    # The official node image has a 'node' user (uid 1000, /home/node): Dockerfiles written for it say USER node.
+    "node": BaseImage("node", "portside/node:18", ("nodejs", "npm"), "node:20-bookworm-slim",
+                      "RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --create-home "
+                      "--home-dir /home/node --shell /bin/bash node"),
     # Toolchains for compiled backends, built only when a build needs them ('portside base-images' skips them).
     "go": BaseImage("go", "portside/go:1.19", ("golang-go",), "golang:1.22-bookworm"),
     "java": BaseImage("java", "portside/java:17", ("openjdk-17-jdk-headless", "maven"),
@@ -124,10 +129,18 @@ class BaseImageBuilder:
             built.append(DEBIAN)
         for kind in kinds:
             base = BASES[kind]
-            if force or not image_exists(self.client, base.tag):
+            if force or not self._current(base):
                 self._derived(base)
                 built.append(base.tag)
         return built
+
+    def _current(self, base: BaseImage) -> bool:
+        """The image exists and was built from today's recipe (an older portside's image is rebuilt)."""
+        try:
+            labels = self.client.images.get(base.tag).labels or {}
+        except docker.errors.ImageNotFound:
+            return False
+        return labels.get(RECIPE_LABEL) == _recipe(base)
 
     def _debian(self) -> None:
         debootstrap = which("debootstrap")
@@ -180,16 +193,20 @@ class BaseImageBuilder:
     def _derived(self, base: BaseImage) -> None:
         self.say(f"building {base.tag} ({', '.join(base.packages)} from the Debian mirror)")
         with tempfile.TemporaryDirectory(prefix="portside-base-") as tmp:
-            lines = [
-                f"FROM {DEBIAN}",
-                "RUN apt-get update && apt-get install -y --no-install-recommends "
-                + " ".join(base.packages) + " && rm -rf /var/lib/apt/lists/*",
-            ]
-            if base.extra:
-                lines.append(base.extra)
+            lines = [*_recipe_lines(base), f'LABEL {RECIPE_LABEL}="{_recipe(base)}"']
             (Path(tmp) / "Dockerfile").write_text("\n".join(lines) + "\n")
             build_image(self.client, Path(tmp), "Dockerfile", base.tag, self.log_dir / f"base-{base.kind}.log",
                         what=f"{base.kind} base image")
+
+
+def _recipe_lines(base: BaseImage) -> list[str]:
+    lines = [f"FROM {DEBIAN}", "RUN apt-get update && apt-get install -y --no-install-recommends "
+             + " ".join(base.packages) + " && rm -rf /var/lib/apt/lists/*"]
+    return lines + ([base.extra] if base.extra else [])
+
+
+def _recipe(base: BaseImage) -> str:
+    return hashlib.sha256("\n".join(_recipe_lines(base)).encode()).hexdigest()[:16]
 
 
 def resolve_base(client: docker.DockerClient, kind: str, builder: Callable[[], BaseImageBuilder],

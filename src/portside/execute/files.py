@@ -24,9 +24,9 @@ def _write_new(path: Path, text: str, written: list[Path], kept: list[Path]) -> 
     written.append(path)
 
 
-def init_project(root: Path, name: str | None) -> tuple[list[Path], list[Path], list[str]]:
+def init_project(root: Path, name: str | None) -> tuple[list[Path], list[Path], list[str], list[str]]:
     """Write portside.toml, Dockerfiles and .dockerignore files for what detection found; never overwrite.
-    Returns (written, kept, lines to show: what was found and how, then every assumption with its fix)."""
+    Returns (written, kept, what was found and how, every assumption with the line that changes it)."""
     if not root.is_dir():
         raise ConfigError([f"{root}: folder not found. Fix: pass your repository's folder, e.g. 'portside init .'"])
     found = detect(root)
@@ -51,7 +51,7 @@ def init_project(root: Path, name: str | None) -> tuple[list[Path], list[Path], 
         folder = root / backend.path
         _write_new(folder / backend.dockerfile, render_backend_dockerfile(backend), written, kept)
         _write_new(folder / ".dockerignore", render_dockerignore(theirs=backend.own_dockerfile), written, kept)
-    return written, kept, lines + list(found.all_notes)
+    return written, kept, lines, list(found.all_notes)
 
 
 def _describe(backend: Backend) -> str:

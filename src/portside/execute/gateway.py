@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from portside import procnet
 from portside.errors import EnvironmentProblem, GatewayError
 from portside.execute.procs import run, which
 from portside.render.gateway import GatewayInputs, NginxVersion, render_default_servers, render_gateway
@@ -66,16 +67,7 @@ def port_free(port: int) -> bool:
 
 def who_listens(port: int) -> str:
     """Best effort: the process holding a TCP port (from /proc), for error messages."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(fields[9])
+    inodes = {item.inode for item in procnet.listeners() if item.port == port}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             for fd in os.listdir(f"/proc/{pid}/fd"):

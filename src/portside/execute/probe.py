@@ -27,7 +27,7 @@ class Response:
         return self.headers.get("content-type", "")
 
 
-def _tls(ca: Path | None) -> ssl.SSLContext:
+def tls_context(ca: Path | None) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=str(ca) if ca else None)
     return context
 
@@ -37,7 +37,8 @@ def get(url: str, ca: Path | None = None, method: str = "GET", body: bytes | Non
     parts = urlsplit(url)
     conn: http.client.HTTPConnection
     if parts.scheme == "https":
-        conn = http.client.HTTPSConnection(parts.hostname or "", parts.port or 443, timeout=timeout, context=_tls(ca))
+        conn = http.client.HTTPSConnection(parts.hostname or "", parts.port or 443, timeout=timeout,
+                                           context=tls_context(ca))
     else:
         conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=timeout)
     path = parts.path or "/"
@@ -57,7 +58,7 @@ def ws_echo(url: str, message: str, ca: Path | None = None, timeout: float = 10)
     secure = parts.scheme == "wss"
     port = parts.port or (443 if secure else 80)
     raw = socket.create_connection((parts.hostname or "", port), timeout=timeout)
-    sock = _tls(ca).wrap_socket(raw, server_hostname=parts.hostname) if secure else raw
+    sock = tls_context(ca).wrap_socket(raw, server_hostname=parts.hostname) if secure else raw
     try:
         key = base64.b64encode(os.urandom(16)).decode()
         host = parts.hostname if port in (80, 443) else f"{parts.hostname}:{port}"

@@ -21,6 +21,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
+from portside import procnet
 from portside.errors import BuildError, DeployError, EnvironmentProblem
 from portside.execute import site_archive, uids
 
@@ -322,6 +323,7 @@ class Replica:
     name: str
     container_id: str
     host_port: int
+    port: int = 0  # inside the container (backend.port)
 
 
 def run_replica(
@@ -344,7 +346,8 @@ def run_replica(
     host port of its own that it keeps across restarts.
 
     The root file system is read-only with a small noexec tmpfs on /tmp (unless ``read_only`` is False),
-    and swap is capped at the memory limit (memswap = memory: no swap on top)."""
+    swap is capped at the memory limit (memswap = memory: no swap on top), and Docker's init runs as PID 1 so
+    that 'docker stop' ends the app in a second instead of the 10 s kill timeout."""
     for old in client.containers.list(all=True, filters={"name": name}):
         if old.name == name:  # the filter is a substring/regex match: compare exactly
             old.remove(force=True)
@@ -364,6 +367,7 @@ def run_replica(
         cap_drop=["ALL"],
         security_opt=["no-new-privileges:true"],
         restart_policy={"Name": "unless-stopped"},
+        init=True,  # a tiny init as PID 1: signals reach the app (node/python ignore SIGTERM as PID 1), zombies reaped
         read_only=read_only,
         tmpfs={"/tmp": TMPFS_TMP} if read_only else None,
         user=user,
@@ -374,14 +378,18 @@ def run_replica(
         logs = container.logs(tail=20).decode(errors="replace")
         container.remove(force=True)
         raise DeployError(f"replica {name} exited at once.", fix="check that the image starts", detail=logs)
-    return Replica(name, container.id or "", int(bindings[0]["HostPort"]))
+    return Replica(name, container.id or "", int(bindings[0]["HostPort"]), port)
 
 
 def wait_healthy(client: docker.DockerClient, replica: Replica, path: str, timeout: float) -> None:
-    """GET http://127.0.0.1:<port><path> from the host until 2xx, the container dies, or time runs out."""
+    """GET http://127.0.0.1:<port><path> from the host until 2xx, the container dies, or time runs out.
+
+    While nothing answers, the container's own socket table is read: an app that listens on another port, or
+    only on its loopback, fails at once with the port it really uses instead of after the whole timeout."""
     url = f"http://127.0.0.1:{replica.host_port}{path}"
     deadline = time.monotonic() + timeout
     last = "no answer yet"
+    misheard: list[tuple[str, str] | None] = []  # the same finding five times, a second apart, is the answer
     while time.monotonic() < deadline:
         container = client.containers.get(replica.container_id)
         if container.status in ("exited", "dead") or (
@@ -398,14 +406,42 @@ def wait_healthy(client: docker.DockerClient, replica: Replica, path: str, timeo
             last = f"HTTP {exc.code}"
         except (urllib.error.URLError, OSError) as exc:
             last = str(getattr(exc, "reason", exc))
-        time.sleep(0.3)
-    logs = client.containers.get(replica.container_id).logs(tail=25).decode(errors="replace")
+            misheard = [*misheard, _wrong_listener(container, replica.port)][-5:]
+            if len(misheard) == 5 and misheard[0] is not None and len(set(misheard)) == 1:
+                problem, fix = misheard[0]
+                raise DeployError(f"backend replica {replica.name} {problem}.",
+                                  fix=f"{fix}; the previous release keeps serving", detail=_tail(container)) from None
+        time.sleep(1.0 if misheard and misheard[-1] else 0.3)
     raise DeployError(
         f"backend replica {replica.name} never became healthy at {path} ({last}).",
         fix="make the backend answer 200 on backend.health_path, or raise backend.health_timeout; "
         "the previous release keeps serving",
-        detail=logs,
+        detail=_tail(client.containers.get(replica.container_id)),
     )
+
+
+def _wrong_listener(container: Container, port: int) -> tuple[str, str] | None:
+    """(problem, fix) when the container's own sockets say why nothing answers on ``port``; None when they do
+    not (nothing listens yet, the right port is open, or the table cannot be read)."""
+    found = procnet.app_listeners(int(container.attrs["State"].get("Pid") or 0))
+    if not found or port == 0:
+        return None
+    on_port = [item for item in found if item.port == port]
+    if on_port and all(item.loopback_only for item in on_port):
+        return (f"listens on {on_port[0].address}:{port}, the container's own loopback, which the gateway cannot "
+                "reach", "make the app listen on all interfaces, e.g. host 0.0.0.0 (Flask: app.run(host="
+                f"'0.0.0.0'), gunicorn --bind 0.0.0.0:{port}, uvicorn --host 0.0.0.0, Node: listen(port) "
+                "without a host)")
+    public = sorted({item.port for item in found if not item.loopback_only})
+    if on_port or not public:
+        return None
+    return (f"listens on port {', '.join(map(str, public))}, not on backend.port {port}",
+            f"set backend.port = {public[0]} in portside.toml, or make the app listen on $PORT (portside sets "
+            f"PORT={port})")
+
+
+def _tail(container: Container) -> str:
+    return str(container.logs(tail=25).decode(errors="replace"))
 
 
 def check_replica_user(client: docker.DockerClient, replica: Replica, allow_root: bool) -> str:
