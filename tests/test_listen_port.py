@@ -51,10 +51,11 @@ def _server(listen: str) -> str:
 @pytest.fixture()
 def wrong_port_app(docker_client, base_images):  # type: ignore[no-untyped-def]  # noqa: ARG001
     root = Path(tempfile.mkdtemp(prefix="portside-listen-", dir="/var/tmp"))
+    root.chmod(0o755)  # nginx's workers walk to the state dir inside
     name = f"lp-{uuid.uuid4().hex[:6]}"
     write_files(root / "repo", {
         "portside.toml": f'[app]\nname = "{name}"\ndomain = "localhost"\n[backend]\npath = "api"\nport = 8000\n'
-                         'health_path = "/"\nhealth_timeout = 120\nreplicas = 1\n',
+                         'health_path = "/api/health"\nhealth_timeout = 120\nreplicas = 1\n',
         "api/Dockerfile": "ARG BASE_IMAGE=portside/python:3.11\nFROM ${BASE_IMAGE}\nCOPY server.py /srv/\n"
                           "USER 10001\nCMD [\"python3\", \"/srv/server.py\"]\n",
         "api/server.py": _server("('0.0.0.0', 5060)"),
@@ -90,7 +91,7 @@ def test_the_deploy_names_the_port_the_backend_really_uses(wrong_port_app: App, 
     config.write_text(config.read_text().replace("port = 8000", "port = 5060"))
     checked = cli("check", app.dir, "--image")
     assert checked.code == 0, checked.text
-    assert "backend: listens on port 5060 (backend.port) and answers 2xx on /" in checked.err
+    assert "backend: listens on port 5060 (backend.port) and answers 2xx on /api/health" in checked.err
     assert "backend: runs as 10001" in checked.err
     result = app.up()
     assert result.code == 0, result.text
