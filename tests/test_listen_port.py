@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from portside.execute.probe import get
-from portside.procnet import Listener, app_listeners, parse_table
+from portside.adapters.probe import get
+from portside.adapters.procnet import Listener, app_listeners, parse_table
 
 from .conftest import App, cli, free_port, teardown_app, write_files
 
@@ -51,6 +51,7 @@ def _server(listen: str) -> str:
 @pytest.fixture()
 def wrong_port_app(docker_client, base_images):  # type: ignore[no-untyped-def]  # noqa: ARG001
     root = Path(tempfile.mkdtemp(prefix="portside-listen-", dir="/var/tmp"))
+    root.chmod(0o755)  # nginx's workers walk to the state dir inside
     name = f"lp-{uuid.uuid4().hex[:6]}"
     write_files(root / "repo", {
         "portside.toml": f'[app]\nname = "{name}"\ndomain = "localhost"\n[backend]\npath = "api"\nport = 8000\n'
