@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from portside.execute.probe import get, ws_echo
+from portside.adapters.probe import get, ws_echo
 
 
 def main() -> int:

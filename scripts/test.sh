@@ -8,5 +8,5 @@ python3 -m portside base-images --ca-bundle /etc/ssl/certs/ca-certificates.crt
 mkdir -p artifacts
 echo "lint: ruff, and mypy --strict on the pure core"
 python3 -m ruff check src tests scripts bench/gateway bench/deploy bench/tls bench/soak
-python3 -m mypy --strict --ignore-missing-imports src/portside/config.py src/portside/plan.py src/portside/render src/portside/detect src/portside/hooks.py src/portside/health.py src/portside/ownership.py src/portside/config_values.py src/portside/cli/status_view.py src/portside/doctor
+python3 -m mypy --strict --ignore-missing-imports src/portside/core src/portside/cli/status_view.py src/portside/doctor
 exec python3 -m pytest -p no:cacheprovider "$@"

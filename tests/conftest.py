@@ -60,14 +60,14 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def docker_client():  # type: ignore[no-untyped-def]
-    from portside.execute.runtime import connect
+    from portside.adapters.runtime import connect
 
     return connect()
 
 
 @pytest.fixture(scope="session")
 def base_images(docker_client) -> None:  # type: ignore[no-untyped-def]
-    from portside.execute.base_images import BaseImageBuilder
+    from portside.adapters.base_images import BaseImageBuilder
 
     cache = Path("/var/lib/portside/cache/debootstrap")
     BaseImageBuilder(docker_client, cache, Path(tempfile.mkdtemp()), print,
@@ -119,7 +119,7 @@ def make_app(root: Path, name: str, deploy_extra: str = "") -> App:
 
 def teardown_app(app: App, docker_client) -> None:  # type: ignore[no-untyped-def]
     cli("down", app.name, "--gateway", "--state-dir", app.state)
-    from portside.execute.gateway import PrivateGateway
+    from portside.adapters.gateway import PrivateGateway
 
     PrivateGateway(app.state / "gateway", app.http, app.https).stop()
     for container in docker_client.containers.list(all=True, filters={"label": f"portside.app={app.name}"}):

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from portside.execute.gateway import PrivateGateway, nginx_binary
-from portside.execute.probe import get, through_gateway
-from portside.execute.store import Store
+from portside.adapters.gateway import PrivateGateway, nginx_binary
+from portside.adapters.probe import get, through_gateway
+from portside.adapters.store import Store
 
 from .conftest import ARTIFACTS, App, cli, make_app
 

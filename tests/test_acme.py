@@ -24,8 +24,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from portside.execute import certs
-from portside.execute.probe import get
+from portside.adapters import certs
+from portside.adapters.probe import get
 
 from .conftest import App, cli, edited, free_port, make_app, teardown_app
 
@@ -169,7 +169,7 @@ def test_issue_at_deploy_time_and_serve(site: Site) -> None:
 
 
 def _get_tls(site: Site, path: str, name: str) -> tuple[int, dict[str, str]]:
-    from portside.execute.probe import through_gateway
+    from portside.adapters.probe import through_gateway
 
     r = through_gateway(name, site.app.https, path, tls=True)
     return r.status, r.headers
@@ -202,7 +202,7 @@ def test_certs_lists_and_renewal_waits_until_due(site: Site) -> None:
 
 
 def test_renewal_serves_the_new_certificate_without_a_restart(site: Site) -> None:
-    from portside.execute.acme import read_cert
+    from portside.adapters.acme import read_cert
 
     path = site.app.state / "apps" / site.app.name / "certs" / "acme" / "fullchain.pem"
     info = read_cert(path)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from portside.errors import CertificateError
-from portside.execute.acme import caa_identity, check_caa, preflight
+from portside.adapters.acme import caa_identity, check_caa, preflight
+from portside.core.errors import CertificateError
 
 
 def _serve_probe(webroot: Path):  # type: ignore[no-untyped-def]

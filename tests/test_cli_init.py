@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from portside.config import load_config
-from portside.detect import detect, detect_backend, detect_frontend, project_name
-from portside.render.project import REGISTRY_BASES
+from portside.core.config import load_config
+from portside.core.detect import detect, detect_backend, detect_frontend, project_name
+from portside.core.render.project import REGISTRY_BASES
 
 from .conftest import EXAMPLE, cli, write_files
 
@@ -95,7 +95,7 @@ def test_init_writes_a_valid_project_and_never_overwrites(tmp_path: Path) -> Non
 
 def test_generated_backend_dockerfiles_run_as_non_root_with_a_home(tmp_path: Path) -> None:
     """Issue 10 item 14: a user without a home made gunicorn log "Permission denied: '/home/app'" on every start."""
-    from portside.render.project import render_backend_dockerfile
+    from portside.core.render.project import render_backend_dockerfile
 
     write_files(tmp_path / "go", {"backend/go.mod": "module x\n", "backend/main.go": "package main\n"})
     for case in ("fastapi", "django", "flask", "express", "nest", "spring-gradle", "go"):
@@ -122,15 +122,15 @@ def test_init_writes_the_base_image_the_framework_needs(tmp_path: Path) -> None:
 
 
 def test_registry_bases_match_the_offline_bases() -> None:
-    from portside.execute.base_images import BASES
+    from portside.adapters.base_images import BASES
 
     assert {kind: base.registry_default for kind, base in BASES.items()} == REGISTRY_BASES
 
 
 @pytest.mark.integration
 def test_a_base_image_that_is_neither_a_kind_nor_here_is_a_clear_error(docker_client) -> None:  # type: ignore[no-untyped-def]
-    from portside.errors import BuildError
-    from portside.execute.base_images import resolve_base
+    from portside.adapters.base_images import resolve_base
+    from portside.core.errors import BuildError
 
     with pytest.raises(BuildError, match="none of portside's base images") as caught:
         resolve_base(docker_client, "portside-test/no-such-image:1", lambda: None, print,  # type: ignore[arg-type, return-value]
@@ -154,8 +154,8 @@ def test_templates_get_only_plain_values(tmp_path: Path, monkeypatch: pytest.Mon
     """Every value init renders passes a finalize that refuses what could break out of a line or a string."""
     import re
 
-    import portside.render.project as project
-    from portside.render.env import _environment
+    import portside.core.render.project as project
+    from portside.core.render.env import _environment
 
     def refuse(value: object) -> object:
         if re.search(r'["\\$`{};\x00-\x1f]', str(value)):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from portside.config import PortsideConfig, load_config, parse_config, read_env_file
-from portside.errors import ConfigError
+from portside.core.config import PortsideConfig, load_config, parse_config, read_env_file
+from portside.core.errors import ConfigError
 
 CORPUS = sorted((Path(__file__).parent / "configs").glob("*.toml"))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from portside.detect import detect, detect_backend, detect_frontend
+from portside.core.detect import detect, detect_backend, detect_frontend
 
 from .conftest import write_files
 

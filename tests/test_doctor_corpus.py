@@ -146,7 +146,7 @@ def builds(root: Path, name: str, before: str) -> None:
 
 def nginx_test(path: Path) -> None:
     """nginx -t on the file as nginx would load it (a conf.d fragment inside http {}), certificates stubbed."""
-    from portside.execute import certs
+    from portside.adapters import certs
 
     work = path.parent / ".nginx-test"
     (work / "logs").mkdir(parents=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from portside.config import parse_config
-from portside.render.export import UnitInputs, render_export, render_units, unit_warnings
+from portside.core.config import parse_config
+from portside.core.render.export import UnitInputs, render_export, render_units, unit_warnings
 
 from .conftest import cli
 

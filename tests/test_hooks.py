@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from portside.hooks import (
+from portside.core.hooks import (
     BadRequest,
     decide,
     github_signature,

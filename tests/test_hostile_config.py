@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from portside.config import PortsideConfig, parse_config
-from portside.errors import ConfigError, GatewayError
-from portside.render.gateway import SiteInputs, render_site
+from portside.core.config import PortsideConfig, parse_config
+from portside.core.errors import ConfigError, GatewayError
+from portside.core.render.gateway import SiteInputs, render_site
 
 # The payloads of the security review (ngx_inject.py), verbatim apart from the temp path.
 REVIEW_CSP = ("default-src 'self'\" always;\n}\nlog_format pwn '$http_x_payload';\nserver {\n listen 127.0.0.1:18999;\n"

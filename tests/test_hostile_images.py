@@ -23,8 +23,8 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from portside.errors import BuildError
-from portside.execute import runtime, site_archive, uids
+from portside.adapters import runtime, site_archive, uids
+from portside.core.errors import BuildError
 
 from .conftest import cli, free_port, teardown_app, write_files
 
@@ -405,10 +405,10 @@ def user_images(docker_client) -> Iterator[dict[str, str]]:  # type: ignore[no-u
 
 def _check_image_user(tag: str, tmp_path: Path, docker_client):  # type: ignore[no-untyped-def]
     """Deployer._CheckImageUser against the real image; returns what it said."""
-    from portside.config import parse_config
-    from portside.context import Context
-    from portside.execute import deploy
-    from portside.plan import CheckImageUser, Plan
+    from portside.core.config import parse_config
+    from portside.core.plan import CheckImageUser, Plan
+    from portside.ops import deploy
+    from portside.ops.context import Context
 
     config = parse_config('[app]\nname = "users"\ndomain = "localhost"\n[backend]\n')
     said: list[str] = []
@@ -468,10 +468,10 @@ def root_process_image(base_images, docker_client) -> Iterator[str]:  # type: ig
 
 
 def _start(tag: str, tmp_path: Path, docker_client, allow_root: bool):  # type: ignore[no-untyped-def]
-    from portside.config import parse_config
-    from portside.context import Context
-    from portside.execute import deploy
-    from portside.plan import Plan, StartReplicas
+    from portside.core.config import parse_config
+    from portside.core.plan import Plan, StartReplicas
+    from portside.ops import deploy
+    from portside.ops.context import Context
 
     app = f"rootproc-{uuid.uuid4().hex[:6]}"
     config = parse_config(f'[app]\nname = "{app}"\ndomain = "localhost"\n[backend]\n'
@@ -493,7 +493,7 @@ def _remove_app(docker_client, app: str) -> None:  # type: ignore[no-untyped-def
 @pytest.mark.integration
 def test_a_replica_running_as_root_is_stopped_after_start(root_process_image: str, tmp_path: Path,
                                                           docker_client) -> None:  # type: ignore[no-untyped-def]
-    from portside.errors import DeployError
+    from portside.core.errors import DeployError
 
     app, said, start = _start(root_process_image, tmp_path, docker_client, allow_root=False)
     try:

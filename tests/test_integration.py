@@ -18,8 +18,8 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from portside.execute.probe import get, ws_echo
-from portside.execute.store import app_lock
+from portside.adapters.probe import get, ws_echo
+from portside.adapters.store import app_lock
 
 from .conftest import App, cli, edited
 
@@ -119,7 +119,7 @@ def _burst(app: App, path: str, connections: int = 8, per_connection: int = 40) 
     from concurrent.futures import ThreadPoolExecutor
     from http.client import HTTPSConnection
 
-    from portside.execute.probe import tls_context
+    from portside.adapters.probe import tls_context
 
     def one_connection(_: int) -> list[int]:
         conn = HTTPSConnection("localhost", app.https, timeout=20, context=tls_context(app.ca))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from portside.execute.probe import get
-from portside.procnet import Listener, app_listeners, parse_table
+from portside.adapters.probe import get
+from portside.adapters.procnet import Listener, app_listeners, parse_table
 
 from .conftest import App, cli, free_port, teardown_app, write_files
 

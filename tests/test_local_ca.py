@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from portside.execute import certs
-from portside.execute.certs import CertPair, ensure_leaf, ensure_local_ca, permitted_names, write_private
+from portside.adapters import certs
+from portside.adapters.certs import CertPair, ensure_leaf, ensure_local_ca, permitted_names, write_private
 
 NOW = dt.datetime.now(dt.UTC)
 OUTSIDE = "no permitted name constraints matched"  # cryptography's reason, not e.g. a malformed constraint

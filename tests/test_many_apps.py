@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from portside.execute.probe import get
+from portside.adapters.probe import get
 
 from .conftest import App, cli, make_app, teardown_app
 
@@ -57,7 +57,7 @@ def test_a_domain_another_app_serves_is_refused_before_anything_changes(root: Pa
 
 def test_down_gateway_stops_the_gateway_of_an_app_that_never_registered(root: Path, base_images,  # type: ignore[no-untyped-def]
                                                                         docker_client) -> None:
-    from portside.execute.gateway import PrivateGateway
+    from portside.adapters.gateway import PrivateGateway
 
     app = make_app(root, f"dg-{uuid.uuid4().hex[:6]}")
     with open(app.dir / "backend" / "main.py", "a") as handle:  # the health check fails: the first up fails

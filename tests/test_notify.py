@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from portside.context import Context
-from portside.execute.notify import Notifier, app_changed, register_gitlab_hook
-from portside.execute.pipelines import PipelineStore
-from portside.execute.store import Store
+from portside.adapters.notify import Notifier, app_changed, register_gitlab_hook
+from portside.adapters.store import Store
+from portside.ops.context import Context
+from portside.ops.pipelines import PipelineStore
 
 from .conftest import EXAMPLE, free_port
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from portside.execute.probe import get
-from portside.hooks import github_signature
+from portside.adapters.probe import get
+from portside.core.hooks import github_signature
 
 from .conftest import App, cli, free_port, make_app, teardown_app
 from .test_hooks import FIXTURES

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from portside.config import parse_config
-from portside.plan import (
+from portside.core.config import parse_config
+from portside.core.plan import (
     BuildImage,
     CheckImageUser,
     Facts,
@@ -69,9 +69,10 @@ def test_allow_root_warns_loudly_instead_of_refusing(monkeypatch, tmp_path: Path
     """The decision above the Docker adapter; the refusal itself runs against Docker in test_integration."""
     import pytest
 
-    from portside.context import Context
-    from portside.errors import BuildError
-    from portside.execute import deploy, runtime
+    from portside.adapters import runtime
+    from portside.core.errors import BuildError
+    from portside.ops import deploy
+    from portside.ops.context import Context
 
     said: list[str] = []
     deployer = deploy.Deployer(Context.create(tmp_path), None, CONFIG, tmp_path, _facts(), None, said.append)  # type: ignore[arg-type]
@@ -91,9 +92,9 @@ def test_http_only_bootstrap_serves_the_app_and_the_challenge() -> None:
 
     tmp_path = Path(tempfile.mkdtemp(prefix="portside-plan-", dir="/var/tmp"))  # reachable by nginx's workers
     tmp_path.chmod(0o755)
-    from portside.config import parse_config
-    from portside.context import Context
-    from portside.execute import deploy
+    from portside.core.config import parse_config
+    from portside.ops import deploy
+    from portside.ops.context import Context
 
     config = parse_config('[app]\nname = "demo"\ndomain = "demo.example.com"\n[frontend]\n[backend]\n'
                           '[tls]\nmode = "acme"\nemail = "a@example.com"\nbootstrap = "app"\n')

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from portside.config import load_config, parse_config
-from portside.execute.deploy import runtime_env
-from portside.execute.probe import get
+from portside.adapters.probe import get
+from portside.core.config import load_config, parse_config
+from portside.ops.deploy import runtime_env
 
 from .conftest import App, cli, free_port, teardown_app
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from portside.config import parse_config
-from portside.execute import certs
-from portside.execute.gateway import nginx_version
-from portside.render.gateway import GatewayInputs, SiteInputs, render_bootstrap, render_gateway, render_site
+from portside.adapters import certs
+from portside.adapters.gateway import nginx_version
+from portside.core.config import parse_config
+from portside.core.render.gateway import GatewayInputs, SiteInputs, render_bootstrap, render_gateway, render_site
 
 GOLDEN = Path(__file__).parent / "golden"
 BASE = '[app]\nname = "{name}"\ndomain = "{domain}"\n{extra_app}{sections}'

@@ -27,10 +27,10 @@ from typing import Any
 
 import pytest
 
-from portside.execute.deploy import Deployer
-from portside.execute.gateway import PrivateGateway, _children
-from portside.execute.probe import get
-from portside.execute.store import Store
+from portside.adapters.gateway import PrivateGateway, _children
+from portside.adapters.probe import get
+from portside.adapters.store import Store
+from portside.ops.deploy import Deployer
 
 from .conftest import ARTIFACTS, App, cli, free_port, make_app, teardown_app
 from .healing_tools import (
@@ -403,7 +403,7 @@ def test_state_dir_full_during_a_deploy_is_a_clear_error_and_changes_nothing(
 def test_containers_removed_while_listed_do_not_fail_a_deploy(docker_client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Other deploys and the orphan sweep remove containers all the time: one that is gone between Docker's list and
     its inspection (here: an id Docker never had) is skipped, not a crash of allocate_ports or of 'status'."""
-    from portside.execute import runtime
+    from portside.adapters import runtime
 
     listed = docker_client.api.containers
     monkeypatch.setattr(docker_client.api, "containers", lambda *a, **k: [{"Id": "f" * 64}, *listed(*a, **k)])

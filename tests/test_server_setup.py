@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from portside.core.errors import ConfigError, EnvironmentProblem
 from portside.doctor.hardening import _nft_ports, _ufw_ports, check_upgrades
-from portside.errors import ConfigError, EnvironmentProblem
 from portside.server.apply import Runner
 from portside.server.facts import PACKAGES, Account, BaseFacts
 from portside.server.fail2ban import Fail2banFacts, render_jail

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from portside.context import STATE_UMASK, private_files
-from portside.execute.acme import preflight
-from portside.execute.git import source_ref
-from portside.execute.probe import get
-from portside.execute.store import Store, app_lock
+from portside.adapters.acme import preflight
+from portside.adapters.git import source_ref
+from portside.adapters.probe import get
+from portside.adapters.store import Store, app_lock
+from portside.ops.context import STATE_UMASK, private_files
 
 from .conftest import cli, deployed_example, free_port, write_files
 
@@ -126,7 +126,7 @@ def _crash(monkeypatch: pytest.MonkeyPatch, state: Path) -> tuple[str, Path]:
     def boom(*_args: object) -> None:
         raise RuntimeError("Invalid header value b'Bearer s3cr3t-token'")
 
-    monkeypatch.setattr("portside.execute.lifecycle.collect_status", boom)
+    monkeypatch.setattr("portside.ops.lifecycle.collect_status", boom)
     result = cli("status", "--state-dir", state)
     assert result.code == 1, result.text
     log = Path(result.err.split("The full trace is in ", 1)[1].split(";", 1)[0])
@@ -223,8 +223,8 @@ def test_the_challenge_folder_is_readable_by_nginx_whatever_the_umask(tmp_path: 
 def test_a_pipeline_checkout_is_private_but_its_files_keep_modes_the_image_needs(tmp_path: Path) -> None:
     """The checkout is the build context: COPY keeps file modes, and the app runs as a non-root user, so the
     files stay 0644 (a 0600 main.py would not start); the folder around them is 0700 so no one else reads them."""
-    from portside.context import Context
-    from portside.execute.pipelines import PipelineStore, _StepLogger, fetch
+    from portside.ops.context import Context
+    from portside.ops.pipelines import PipelineStore, _StepLogger, fetch
 
     origin = write_files(tmp_path / "origin", {"main.py": "print(1)\n", "pkg/mod.py": ""})
     subprocess.run(["git", "init", "-q", "-b", "main", str(origin)], check=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from portside.errors import LockHeld
-from portside.execute.store import app_lock
-from portside.execute.supervise import Supervisor
+from portside.adapters.store import app_lock
+from portside.core.errors import LockHeld
+from portside.ops.supervise import Supervisor
 
 
 class _Counting(Supervisor):

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from portside.execute.gateway import port_free
-from portside.execute.probe import get
+from portside.adapters.gateway import port_free
+from portside.adapters.probe import get
 
 from .conftest import App, cli, edited, make_app
 

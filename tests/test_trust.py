@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from portside.config import parse_config
-from portside.context import Context
-from portside.errors import ConfigError, DeployError
-from portside.execute.pipelines import PipelineStore, check_tip, mask_url_credentials, registered_config
-from portside.execute.store import Store
-from portside.hooks import Delivery, decide, github_signature, github_signature_ok, gitlab_token_ok
-from portside.ownership import SERVER_OWNED, check_paths, compose
+from portside.adapters.store import Store
+from portside.core.config import parse_config
+from portside.core.errors import ConfigError, DeployError
+from portside.core.hooks import Delivery, decide, github_signature, github_signature_ok, gitlab_token_ok
+from portside.core.ownership import SERVER_OWNED, check_paths, compose
+from portside.ops.context import Context
+from portside.ops.pipelines import PipelineStore, check_tip, mask_url_credentials, registered_config
 from portside.web.app import create_app
 
 from .conftest import write_files
@@ -232,7 +232,7 @@ def test_repository_owned_settings_follow_the_commit() -> None:
 
 
 def test_every_server_owned_key_exists() -> None:
-    from portside.config import PortsideConfig
+    from portside.core.config import PortsideConfig
 
     for path in SERVER_OWNED:
         section, _, key = path.partition(".")

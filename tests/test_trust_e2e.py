@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from portside.execute.probe import get
-from portside.execute.store import Store
+from portside.adapters.probe import get
+from portside.adapters.store import Store
 
 from .conftest import cli, free_port, make_app, teardown_app
 from .test_pipeline import Service

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from portside.context import Paths
-from portside.execute.gateway import PrivateGateway, nginx_binary
-from portside.render.export import UnitInputs, render_units
+from portside.adapters.gateway import PrivateGateway, nginx_binary
+from portside.core.render.export import UnitInputs, render_units
+from portside.ops.context import Paths
 
 from .conftest import free_port
 

@@ -1,4 +1,4 @@
-"""The portside command line. No deployment logic here: it calls core and execute, and is the one
+"""The portside command line. No deployment logic here: it calls core and ops, and is the one
 place that turns errors into one red line and an exit code."""
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from portside import __version__
-from portside.config import CONFIG_NAME, load_config
-from portside.context import Context, Paths, default_state_dir, private_files
-from portside.errors import EXIT_CODES, ConfigError, DeployError, PortsideError, disk_full
+from portside.core.config import CONFIG_NAME, load_config
+from portside.core.errors import EXIT_CODES, ConfigError, DeployError, PortsideError, disk_full
+from portside.ops.context import Context, Paths, default_state_dir, private_files
 
 HELP = f"""portside: from a frontend + backend repository to a live nginx gateway on one server.
 
@@ -145,7 +145,7 @@ def init(
 
     Never overwrites a file that exists: yours stay as they are.
     """
-    from portside.execute.files import init_project
+    from portside.ops.files import init_project
 
     def go() -> None:
         os.umask(0o022)  # files for the user's repository or for images, not portside's state
@@ -196,7 +196,7 @@ def check(directory: DirArg = Path("."), as_json: JsonOpt = False, image: ImageO
 
 
 def _check_images(config: Any, directory: Path) -> list[str]:
-    from portside.execute.image_check import check_images
+    from portside.ops.image_check import check_images
 
     return check_images(config, directory.resolve(), Paths(default_state_dir()).root / "cache" / "debootstrap", _say)
 
@@ -213,8 +213,8 @@ ModeOpt = Annotated[str | None, typer.Option("--gateway", help="'system' (the OS
 
 def _prepare(directory: Path, state_dir: Path | None, local: bool, http_port: int | None, https_port: int | None,
              mode: str | None) -> tuple[Any, ...]:
-    from portside.execute.deploy import choose_gateway, gather_facts, make_gateway
-    from portside.execute.store import Store
+    from portside.adapters.store import Store
+    from portside.ops.deploy import choose_gateway, gather_facts, make_gateway
 
     if mode not in (None, "system", "private"):
         raise ConfigError([f"--gateway: must be 'system' or 'private' (got {mode!r}). Fix: pick one"])
@@ -239,8 +239,8 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Show the actions 'up' would take and a diff of every generated file. Changes nothing."""
-    from portside.execute.deploy import Deployer
-    from portside.plan import build_plan
+    from portside.core.plan import build_plan
+    from portside.ops.deploy import Deployer
 
     def go() -> None:
         ctx, app_dir, config, choice, store, facts, make_gateway = _prepare(
@@ -289,10 +289,10 @@ def up(
     state_dir: StateOpt = None,
 ) -> None:
     """Build, start, health-check and switch to a new release. The previous one keeps serving on failure."""
-    from portside.execute.certs import trust_instructions
-    from portside.execute.deploy import AcmeOptions, Deployer
-    from portside.execute.store import app_lock
-    from portside.plan import build_plan
+    from portside.adapters.certs import trust_instructions
+    from portside.adapters.store import app_lock
+    from portside.core.plan import build_plan
+    from portside.ops.deploy import AcmeOptions, Deployer
 
     def go() -> None:
         started = time.monotonic()
@@ -343,7 +343,7 @@ def down(
     state_dir: StateOpt = None,
 ) -> None:
     """Stop an app: remove its gateway site and its containers. Releases stay recorded."""
-    from portside.execute.lifecycle import take_down
+    from portside.ops.lifecycle import take_down
 
     _guard(lambda: take_down(_ctx(state_dir), app_name, stop_gateway, _say))
 
@@ -359,7 +359,7 @@ def status(
     LIVE, DEGRADED (fewer healthy replicas than intended) or DOWN for each app; exit code 9 when one is not LIVE.
     """
     from portside.cli.status_view import app_lines
-    from portside.execute.lifecycle import collect_status
+    from portside.ops.lifecycle import collect_status
 
     def go() -> None:
         data = collect_status(_ctx(state_dir), app_name)
@@ -392,7 +392,7 @@ def logs(
     state_dir: StateOpt = None,
 ) -> None:
     """Show the gateway's access/error log, the backend containers' output, or the last frontend build log."""
-    from portside.execute.lifecycle import stream_logs
+    from portside.ops.lifecycle import stream_logs
 
     def go() -> None:
         for line in stream_logs(_ctx(state_dir), app_name, component, follow, tail):
@@ -408,7 +408,7 @@ def releases(
     as_json: JsonOpt = False,
 ) -> None:
     """List an app's kept releases: number, commit, status, images, when."""
-    from portside.execute.store import Store
+    from portside.adapters.store import Store
 
     def go() -> None:
         ctx = _ctx(state_dir)
@@ -436,8 +436,8 @@ def rollback(
     state_dir: StateOpt = None,
 ) -> None:
     """Go back to an earlier release (code, frontend files and gateway config together) without rebuilding."""
-    from portside.execute.deploy import rollback as do_rollback
-    from portside.execute.store import Store, app_lock
+    from portside.adapters.store import Store, app_lock
+    from portside.ops.deploy import rollback as do_rollback
 
     def go() -> None:
         started = time.monotonic()
@@ -458,7 +458,7 @@ def render(
     local: LocalOpt = False,
 ) -> None:
     """Write every generated file (nginx site and main config, Dockerfiles portside would write) for inspection."""
-    from portside.execute.files import render_all
+    from portside.ops.files import render_all
 
     def go() -> None:
         os.umask(0o022)  # files for the user's repository or for images, not portside's state
@@ -481,8 +481,8 @@ def base_images(
     debootstrap -> docker import -> portside/debian:12, then portside/python:3.11 and portside/node:18.
     'up' uses them when a registry pull fails, and says so.
     """
-    from portside.execute.base_images import BaseImageBuilder
-    from portside.execute.runtime import connect
+    from portside.adapters.base_images import BaseImageBuilder
+    from portside.adapters.runtime import connect
 
     def go() -> None:
         os.umask(0o022)  # files for the user's repository or for images, not portside's state
@@ -524,10 +524,10 @@ def reconcile(
     """
     from functools import partial
 
-    from portside.execute.notify import app_changed
-    from portside.execute.reconcile import reconcile_all
-    from portside.execute.store import Store
-    from portside.execute.supervise import Supervisor
+    from portside.adapters.notify import app_changed
+    from portside.adapters.store import Store
+    from portside.ops.reconcile import reconcile_all
+    from portside.ops.supervise import Supervisor
 
     def go() -> None:
         ctx = _ctx(state_dir)
@@ -548,14 +548,14 @@ def deploy(
 
     With 'portside serve' running, the pipeline is queued there; otherwise it runs here.
     """
-    from portside.execute.pipelines import (
+    from portside.adapters.store import Store
+    from portside.ops.pipelines import (
         PipelineStore,
         registered_config,
         remote_sha,
         run_pipeline,
         service_running,
     )
-    from portside.execute.store import Store
 
     def go() -> None:
         ctx = _ctx(state_dir)
@@ -584,7 +584,7 @@ def deploy(
 
 
 def _print_pipeline_logs(ctx: Any, pipeline: Any) -> None:
-    from portside.execute.pipelines import STEPS, step_log
+    from portside.ops.pipelines import STEPS, step_log
 
     for step in STEPS:
         path = step_log(ctx, pipeline, step)
@@ -601,8 +601,8 @@ def pipelines(
     """Recent pipelines: commit, trigger, status, step, release, error."""
     from dataclasses import asdict
 
-    from portside.execute.pipelines import PipelineStore
-    from portside.execute.store import Store
+    from portside.adapters.store import Store
+    from portside.ops.pipelines import PipelineStore
 
     def go() -> None:
         rows = PipelineStore(Store(_ctx(state_dir).paths.db)).list(app_name)
@@ -627,8 +627,8 @@ def deliveries(
     as_json: JsonOpt = False,
 ) -> None:
     """Every webhook delivery of an app and what portside decided: "why didn't it deploy?"."""
-    from portside.execute.pipelines import PipelineStore
-    from portside.execute.store import Store
+    from portside.adapters.store import Store
+    from portside.ops.pipelines import PipelineStore
 
     def go() -> None:
         rows = PipelineStore(Store(_ctx(state_dir).paths.db)).deliveries(app_name)
@@ -657,8 +657,8 @@ def certs_list(ctx: typer.Context, state_dir: StateOpt = None, as_json: JsonOpt 
     """List every app's certificate: names, issuer, expiry, next renewal, last renewal failure."""
     if ctx.invoked_subcommand is not None:
         return
-    from portside.execute.renewal import cert_rows
-    from portside.execute.store import Store
+    from portside.adapters.store import Store
+    from portside.ops.renewal import cert_rows
 
     def go() -> None:
         pctx = _ctx(state_dir)
@@ -688,8 +688,8 @@ def certs_renew(
 
     For cron users: run it daily; 'portside serve' does the same on its own. Exit code 7 if one failed.
     """
-    from portside.execute.renewal import renew_all, renew_app
-    from portside.execute.store import Store
+    from portside.adapters.store import Store
+    from portside.ops.renewal import renew_all, renew_app
 
     def go() -> None:
         pctx = _ctx(state_dir)
@@ -716,8 +716,8 @@ def pipeline_logs(
     state_dir: StateOpt = None,
 ) -> None:
     """Print a pipeline's step logs (fetch, build, test, release, verify); -f follows them live."""
-    from portside.execute.pipelines import STEPS, PipelineStore, step_log
-    from portside.execute.store import Store
+    from portside.adapters.store import Store
+    from portside.ops.pipelines import STEPS, PipelineStore, step_log
 
     def go() -> None:
         ctx = _ctx(state_dir)
@@ -762,9 +762,9 @@ def hooks(
     GitLab: Settings > Webhooks: URL, 'Secret token', trigger 'Push events' (branch filter: the deploy branch).
     GitHub: Settings > Webhooks: Payload URL, content type application/json, 'Secret', 'Just the push event'.
     """
-    from portside.execute.notify import register_gitlab_hook
-    from portside.execute.pipelines import PipelineStore
-    from portside.execute.store import Store
+    from portside.adapters.notify import register_gitlab_hook
+    from portside.adapters.store import Store
+    from portside.ops.pipelines import PipelineStore
 
     def go() -> None:
         ctx = _ctx(state_dir)
@@ -811,7 +811,7 @@ def export(
     hardened systemd units that run 'portside serve' and the private gateway as a dedicated user."""
     import shutil as _shutil
 
-    from portside.render.export import TARGETS, UnitInputs, render_export, render_units, unit_warnings
+    from portside.core.render.export import TARGETS, UnitInputs, render_export, render_units, unit_warnings
 
     def go() -> None:
         os.umask(0o022)  # files for the user's repository or for images, not portside's state
@@ -971,7 +971,7 @@ def _live_target(live: str, ca: Path | None) -> tuple[str | None, Path | None]:
     """'host', a URL, or the name of an app deployed here (its URL, and portside's local CA if it uses it)."""
     if live == "host":
         return None, ca
-    from portside.execute.lifecycle import collect_status
+    from portside.ops.lifecycle import collect_status
 
     if "/" not in live and "." not in live and ":" not in live:
         pctx = _ctx(None)

@@ -43,7 +43,7 @@ def _invoking_user(ssh: str | None) -> str | None:
 
 
 def _read_keys(files: list[Path]) -> tuple[str, ...]:
-    from portside.errors import ConfigError
+    from portside.core.errors import ConfigError
     from portside.server.users import public_keys
 
     keys: list[str] = []
@@ -108,7 +108,7 @@ def setup(
     Run it again at any time: it changes only what differs ('0 changes' when all is in place).
     """
     from portside.cli.main import _guard, _say, err
-    from portside.errors import ConfigError
+    from portside.core.errors import ConfigError
     from portside.server.model import USER_NAME, Settings
 
     def go() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from portside.health import replica_order
+from portside.core.health import replica_order
 
 COLOURS = {"LIVE": "green", "DEGRADED": "yellow", "DOWN": "red", "STOPPED": "dim"}
 

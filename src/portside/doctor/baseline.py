@@ -16,8 +16,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from portside.core.errors import ConfigError
 from portside.doctor import Finding
-from portside.errors import ConfigError
 
 NAME = ".portside-doctor.toml"
 KEYS = {"check", "file", "line", "detail", "reason"}

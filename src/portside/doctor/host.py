@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from portside import procnet
+from portside.adapters import procnet
 from portside.doctor import Finding
 from portside.doctor.ports import DB_PORTS
 
@@ -44,8 +44,8 @@ def check_listeners(listeners: list[tuple[str, int]] | None = None) -> list[Find
 
 def check_containers() -> list[Finding]:
     """PS103/PS104: Docker ports published on all interfaces; HS302: containers running as root."""
-    from portside.errors import EnvironmentProblem
-    from portside.execute import runtime
+    from portside.adapters import runtime
+    from portside.core.errors import EnvironmentProblem
 
     try:
         client = runtime.connect()

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from portside.adapters import probe
 from portside.doctor import Finding
 from portside.doctor.host import (  # noqa: F401  (the host checks' old home: keep their imports working)
     HOST_CHECKS,
@@ -22,14 +23,13 @@ from portside.doctor.host import (  # noqa: F401  (the host checks' old home: ke
     check_sshd,
     run_host,
 )
-from portside.execute import probe
 
 
 def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
               resolve: Callable[[str], set[str]] | None = None, http_port: int | None = None,
               connect_to: str | None = None) -> list[Finding]:
     """UR401-UR406: redirect, certificate, HSTS, port 80, DNS, WebSocket upgrade of a running site."""
-    from portside.execute.acme import local_addresses
+    from portside.adapters.acme import local_addresses
 
     parts = urlsplit(url if "://" in url else f"https://{url}")
     host = parts.hostname or ""

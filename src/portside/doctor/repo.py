@@ -27,9 +27,9 @@ BUILD_DIRS = frozenset({"dist", "build", "out"})  # read only when committed: ab
 MAX_FILES = 20_000
 MAX_BYTES = 2_000_000
 def git(root: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
-    """A read-only git query in `root` (no fsmonitor, no hooks: execute.git.query); None when git is missing or
+    """A read-only git query in `root` (no fsmonitor, no hooks: adapters.git.query); None when git is missing or
     refuses (not a repository, unsafe owner)."""
-    from portside.execute.git import query
+    from portside.adapters.git import query
 
     try:
         result = query(root, *args)
@@ -182,8 +182,8 @@ class Repo:
     @cached_property
     def config(self) -> Any:
         """The app's portside.toml (AppConfig), or None when it is missing or invalid (PS107 reports that)."""
-        from portside.config import CONFIG_NAME, load_config
-        from portside.errors import ConfigError
+        from portside.core.config import CONFIG_NAME, load_config
+        from portside.core.errors import ConfigError
 
         if not (self.root / CONFIG_NAME).is_file():
             return None

@@ -27,8 +27,8 @@ HEALTH_SOURCES = (".py", ".js", ".mjs", ".ts", ".java", ".kt", ".go", ".rb", ".p
 
 def check_config_and_health(repo: Repo) -> list[Finding]:
     """PS107: portside.toml problems. PS106: the backend has no route for its health path."""
-    from portside.config import CONFIG_NAME, load_config
-    from portside.errors import ConfigError
+    from portside.core.config import CONFIG_NAME, load_config
+    from portside.core.errors import ConfigError
 
     if not repo.path(CONFIG_NAME).is_file():
         return []

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from portside.errors import EnvironmentProblem, PortsideError
+from portside.core.errors import EnvironmentProblem, PortsideError
 from portside.server.host import Host, make_dir, remove_file, restorer, write_file
 from portside.server.model import STATE_DIR, Action, MakeDir, Record, RemoveFile, Run, SetupPlan, WriteFile, marker_path
 

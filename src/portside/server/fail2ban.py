@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portside.render.env import template
+from portside.core.render.env import template
 from portside.server.facts import BaseFacts
 from portside.server.host import FileState, Host, read_file
 from portside.server.model import HEADER, Action, Record, Run, Step, WriteFile, digest

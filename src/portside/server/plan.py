@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
-from portside.errors import EnvironmentProblem
+from portside.core.errors import EnvironmentProblem
 from portside.server.facts import PACKAGES, BaseFacts, gather_base
 from portside.server.fail2ban import Fail2banFacts, gather_fail2ban, plan_fail2ban
 from portside.server.firewall import ETC, FirewallFacts, gather_firewall, open_ports, plan_firewall

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from portside.errors import EnvironmentProblem
+from portside.core.errors import EnvironmentProblem
 from portside.server.facts import BaseFacts
 from portside.server.host import FileState, Host, read_file
 from portside.server.model import HEADER, RUN_DIR, Action, Record, Settings, Step, digest

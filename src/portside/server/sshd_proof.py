@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from portside.errors import EnvironmentProblem
+from portside.core.errors import EnvironmentProblem
 from portside.server.apply import Performer
 from portside.server.host import Host, SshHost, exists, make_dir, read_file, restorer, write_file
 from portside.server.model import RUN_DIR

@@ -3,7 +3,7 @@ and even then not when that would leave nobody able to log in."""
 
 from __future__ import annotations
 
-from portside.errors import ConfigError
+from portside.core.errors import ConfigError
 from portside.server.fail2ban import JAIL
 from portside.server.firewall import RULES, TABLE, UNIT
 from portside.server.model import STATE_DIR, Action, RemoveFile, Run, Settings, SetupPlan, Step

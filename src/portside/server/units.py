@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from portside.render.export import UnitInputs, render_units
+from portside.core.render.export import UnitInputs, render_units
 from portside.server.facts import BaseFacts
 from portside.server.host import FileState, Host, read_file
 from portside.server.model import Action, MakeDir, Record, Run, Settings, Step, WriteFile, digest

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from portside.errors import ConfigError
+from portside.core.errors import ConfigError
 from portside.server.facts import BaseFacts
 from portside.server.host import FileState, Host, read_file
 from portside.server.model import HEADER, Action, MakeDir, Run, Settings, Step, WriteFile

@@ -22,13 +22,11 @@ from typing import Any
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from portside.config import load_config
-from portside.context import Context
-from portside.errors import PortsideError
-from portside.execute.notify import Notifier
-from portside.execute.pipelines import STEPS, PipelineStore, clean_orphans, run_pipeline, step_log
-from portside.execute.store import Store
-from portside.hooks import (
+from portside.adapters.notify import Notifier
+from portside.adapters.store import Store
+from portside.core.config import load_config
+from portside.core.errors import PortsideError
+from portside.core.hooks import (
     MAX_BODY,
     BadRequest,
     Delivery,
@@ -37,6 +35,8 @@ from portside.hooks import (
     parse_github,
     parse_gitlab,
 )
+from portside.ops.context import Context
+from portside.ops.pipelines import STEPS, PipelineStore, clean_orphans, run_pipeline, step_log
 
 PREFIX = "/_portside"
 
@@ -93,7 +93,7 @@ class Worker:
 
 
     def _renew(self, store: Store) -> None:
-        from portside.execute.renewal import renew_all
+        from portside.ops.renewal import renew_all
 
         try:
             for result in renew_all(self.ctx, store, self.say):
@@ -302,7 +302,7 @@ def _app_dir(info: dict[str, Any]) -> Any:
 
 def serve(ctx: Context, host: str, port: int, say: Any) -> None:
     """Run the service in the foreground (systemd runs this). Everything it writes is private (0700/0600)."""
-    from portside.context import private_files
+    from portside.ops.context import private_files
 
     with private_files():
         _serve(ctx, host, port, say)
@@ -338,8 +338,8 @@ def _supervisor(ctx: Context, say: Any) -> Any:
     """Reconciler, Docker events and gateway supervision (a unit-managed gateway is systemd's to restart)."""
     from functools import partial
 
-    from portside.execute.notify import app_changed
-    from portside.execute.supervise import Supervisor
+    from portside.adapters.notify import app_changed
+    from portside.ops.supervise import Supervisor
 
     return Supervisor(ctx, say, partial(app_changed, ctx.paths.db),
                       period=float(os.environ.get("PORTSIDE_RECONCILE_SECONDS", "10")),

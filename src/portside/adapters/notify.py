@@ -1,0 +1,123 @@
+"""Loud feedback: commit statuses on GitLab/GitHub and an optional chat message, for every pipeline.
+
+Configured per app in portside.toml:
+  [deploy]
+  status_provider = "gitlab"                          # or "github"
+  status_api = "https://gitlab.example.com/api/v4"   # or "https://api.github.com"
+  status_project = "team/board"                      # GitLab path or id; GitHub owner/repo
+  status_token_file = "/etc/portside/board.token"    # a token with the api / repo:status scope
+  notify_url = "https://chat.example.com/hooks/xyz"  # Mattermost / Slack-compatible incoming webhook
+Failures to notify are logged, never fatal: a deploy does not fail because a chat server is down.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from portside.adapters.store import Store
+from portside.core.config import load_config
+from portside.core.errors import PortsideError
+
+APP_STATES = ("LIVE", "DEGRADED", "DOWN", "STOPPED")
+GITLAB_STATE = {"running": "running", "success": "success", "failed": "failed", "queued": "pending"}
+GITHUB_STATE = {"running": "pending", "success": "success", "failed": "failure", "queued": "pending"}
+
+
+def _post(url: str, payload: dict[str, Any], headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - configured URL
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def commit_status(provider: str, api: str, project: str, token: str, sha: str, state: str, description: str,
+                  target_url: str) -> int:
+    sha = urllib.parse.quote(sha, safe="")  # a hex id by the time it gets here; quoted all the same
+    if provider == "github":
+        return _post(f"{api.rstrip('/')}/repos/{project}/statuses/{sha}",
+                     {"state": GITHUB_STATE[state], "description": description[:140], "context": "portside",
+                      "target_url": target_url}, {"Authorization": f"Bearer {token}"})
+    quoted = urllib.parse.quote(project, safe="")
+    return _post(f"{api.rstrip('/')}/projects/{quoted}/statuses/{sha}",
+                 {"state": GITLAB_STATE[state], "description": description[:255], "name": "portside",
+                  "target_url": target_url}, {"PRIVATE-TOKEN": token})
+
+
+def chat(url: str, text: str) -> int:
+    return _post(url, {"text": text}, {})
+
+
+class Notifier:
+    def __init__(self, store: Store, public_url: str = "") -> None:
+        self.store = store
+        self.public_url = public_url
+
+    def pipeline_changed(self, pipeline: Any, state: str, text: str) -> None:
+        info = self.store.app(pipeline.app)
+        if info is None:
+            return
+        try:
+            deploy = load_config(Path(info["app_dir"])).deploy
+        except PortsideError:
+            return
+        link = f"{self.public_url}/_portside/api/pipelines/{pipeline.id}"
+        try:
+            if deploy.status_api and deploy.status_project and deploy.status_token_file:
+                token = Path(deploy.status_token_file).read_text().strip()
+                commit_status(deploy.status_provider, deploy.status_api, deploy.status_project, token, pipeline.sha,
+                              state, text, link)
+            if deploy.notify_url and state in ("success", "failed"):
+                icon = ":white_check_mark:" if state == "success" else ":x:"
+                chat(deploy.notify_url, f"{icon} {pipeline.app} {pipeline.sha[:12]}: {text} ({link})")
+        except OSError as exc:
+            self.store.audit(pipeline.app, "notify", f"pipeline {pipeline.id}", f"failed: {exc}")
+
+
+def app_changed(db: Path, app: str, old: str, new: str, reason: str) -> None:
+    """An app went down, degraded or recovered (or the gateway or a replica needed help): say so in the chat
+    and in the audit log. Opens its own store: the supervisor calls this from its own thread."""
+    store = Store(db)
+    try:
+        store.audit(app, "health", f"{old} -> {new}", reason)
+        info = store.app(app)
+        if info is None:
+            return
+        try:
+            url = load_config(Path(info["app_dir"])).deploy.notify_url
+        except PortsideError:
+            return
+        if not url:
+            return
+        icon = ":white_check_mark:" if new == "LIVE" else ":rotating_light:" if new == "DOWN" else ":warning:"
+        text = f"{app} is {new} (was {old}): {reason}" if new in APP_STATES else f"{app}: {reason}"  # e.g. an OOM
+        try:
+            chat(url, f"{icon} {text}")
+        except OSError as exc:
+            store.audit(app, "notify", f"{old} -> {new}", f"failed: {exc}")
+    finally:
+        store.close()
+
+
+def register_gitlab_hook(api: str, project: str, token: str, url: str, secret: str, branch: str) -> int:
+    """Create the project hook through the GitLab API (push events on the deploy branch only)."""
+    quoted = urllib.parse.quote(project, safe="")
+    request = urllib.request.Request(
+        f"{api.rstrip('/')}/projects/{quoted}/hooks", method="POST",
+        data=json.dumps({"url": url, "token": secret, "push_events": True, "push_events_branch_filter": branch,
+                         "merge_requests_events": True, "tag_push_events": False,
+                         "enable_ssl_verification": True}).encode(),
+        headers={"Content-Type": "application/json", "PRIVATE-TOKEN": token})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 - configured URL
+            return int(json.loads(response.read())["id"])
+    except urllib.error.HTTPError as exc:
+        raise PortsideError(f"GitLab refused to create the hook: HTTP {exc.code} {exc.read()[:200]!r}.",
+                            fix="check --gitlab-api, --project and that the token has the api scope") from None

@@ -1,0 +1,251 @@
+"""State in SQLite (WAL): apps, releases, audit records; and the per-app deploy lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import pwd
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from portside.core.errors import LockHeld
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS apps (
+    name TEXT PRIMARY KEY,
+    app_dir TEXT NOT NULL,
+    gateway_mode TEXT NOT NULL,
+    http_port INTEGER NOT NULL,
+    https_port INTEGER,
+    current_release INTEGER,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS releases (
+    app TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    git_ref TEXT NOT NULL,
+    frontend_image TEXT,
+    backend_image TEXT,
+    env_hash TEXT NOT NULL,
+    config_hash TEXT NOT NULL,
+    site_conf TEXT NOT NULL,
+    upstreams TEXT NOT NULL,
+    status TEXT NOT NULL,
+    config_json TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (app, number)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    who TEXT NOT NULL,
+    app TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    result TEXT NOT NULL,
+    uid INTEGER
+);
+"""
+SIDECARS = ("", "-wal", "-shm", "-journal")  # SQLite gives new sidecars the main file's mode
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Release:
+    app: str
+    number: int
+    created_at: str
+    git_ref: str
+    frontend_image: str | None
+    backend_image: str | None
+    env_hash: str
+    config_hash: str
+    site_conf: str
+    upstreams: tuple[str, ...]
+    status: str
+    config_json: str = "{}"
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _create_private(path)
+        _make_private(path)  # the DB holds every app's hook secret; this also tightens an older version's
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring state written by an older version up to this schema; its rows are kept."""
+        if "config_json" not in self._columns("releases"):  # 0.1.0, before rollback existed
+            self.db.execute("ALTER TABLE releases ADD COLUMN config_json TEXT NOT NULL DEFAULT '{}'")
+        if "uid" not in self._columns("audit"):  # before the audit record held the real uid (NULL: unknown)
+            self.db.execute("ALTER TABLE audit ADD COLUMN uid INTEGER")
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+
+    def close(self) -> None:
+        self.db.close()
+
+    def audit(self, app: str, action: str, detail: str, result: str) -> None:
+        self.db.execute("INSERT INTO audit (at, who, uid, app, action, detail, result) VALUES (?,?,?,?,?,?,?)",
+                        (now(), _who(), os.getuid(), app, action, detail, result))
+
+    def audit_log(self, app: str, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM audit WHERE app=? ORDER BY id DESC LIMIT ?", (app, limit))
+        return [dict(r) for r in rows]
+
+    def upsert_app(self, name: str, app_dir: Path, mode: str, http_port: int, https_port: int | None) -> None:
+        self.db.execute(
+            "INSERT INTO apps (name, app_dir, gateway_mode, http_port, https_port, updated_at) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(name) DO UPDATE SET app_dir=excluded.app_dir, gateway_mode=excluded.gateway_mode, "
+            "http_port=excluded.http_port, https_port=excluded.https_port, updated_at=excluded.updated_at",
+            (name, str(app_dir), mode, http_port, https_port, now()))
+
+    def app(self, name: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM apps WHERE name=?", (name,)).fetchone()
+        return dict(row) if row else None
+
+    def apps(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM apps ORDER BY name")]
+
+    def next_release_number(self, app: str) -> int:
+        row = self.db.execute("SELECT MAX(number) FROM releases WHERE app=?", (app,)).fetchone()
+        return int(row[0] or 0) + 1
+
+    def save_release(self, release: Release) -> None:
+        """Insert a release, or (a rollback to it) replace its live facts: upstreams, site config, status."""
+        self.db.execute(
+            "INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(app, number) DO UPDATE SET "
+            "site_conf=excluded.site_conf, upstreams=excluded.upstreams, status=excluded.status",
+            (release.app, release.number, release.created_at, release.git_ref, release.frontend_image,
+             release.backend_image, release.env_hash, release.config_hash, release.site_conf,
+             json.dumps(list(release.upstreams)), release.status, release.config_json))
+
+    def release(self, app: str, number: int) -> Release | None:
+        row = self.db.execute("SELECT * FROM releases WHERE app=? AND number=?", (app, number)).fetchone()
+        return _release(row) if row else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The writes inside happen together or not at all (e.g. when the disk fills up); nests."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL does)
+                self.db.execute("ROLLBACK")
+            raise
+
+    def set_current(self, app: str, number: int | None) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE releases SET status='retired' WHERE app=? AND status='live'", (app,))
+            if number is not None:
+                self.db.execute("UPDATE releases SET status='live' WHERE app=? AND number=?", (app, number))
+            self.db.execute("UPDATE apps SET current_release=?, updated_at=? WHERE name=?", (number, now(), app))
+
+    def set_status(self, app: str, number: int, status: str) -> None:
+        self.db.execute("UPDATE releases SET status=? WHERE app=? AND number=?", (status, app, number))
+
+    def releases(self, app: str) -> list[Release]:
+        rows = self.db.execute("SELECT * FROM releases WHERE app=? ORDER BY number DESC", (app,))
+        return [_release(r) for r in rows]
+
+    def current(self, app: str) -> Release | None:
+        info = self.app(app)
+        if not info or info["current_release"] is None:
+            return None
+        row = self.db.execute("SELECT * FROM releases WHERE app=? AND number=?",
+                              (app, info["current_release"])).fetchone()
+        return _release(row) if row else None
+
+
+def _release(row: sqlite3.Row) -> Release:
+    data = dict(row)
+    data["upstreams"] = tuple(json.loads(data["upstreams"]))
+    return Release(**data)
+
+
+def _create_private(db: Path) -> None:
+    """A new DB file is 0600 from the start, whatever the umask (SQLite would create it 0644)."""
+    try:
+        os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def _make_private(db: Path) -> None:
+    for suffix in SIDECARS:
+        try:
+            os.chmod(f"{db}{suffix}", 0o600)
+        except (FileNotFoundError, PermissionError):  # none yet; or another user's, whose next run tightens it
+            pass
+
+
+def _who() -> str:
+    """The real uid's account name, and the name sudo passed on as a hint only: the caller sets SUDO_USER
+    (and USER, LOGNAME), the kernel sets the uid. E.g. 'deploy', or 'alice (uid 0 via sudo)'."""
+    uid = os.getuid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = f"uid {uid}"
+    hint = os.environ.get("SUDO_USER")
+    if hint and hint != user:
+        return f"{hint} (uid {uid} via sudo)"
+    return user
+
+
+# serve's own brief holds, never a deploy
+UPKEEP = ("portside reconcile", "portside serve: cleanup", "portside serve: drain")
+UPKEEP_WAIT = 30.0
+
+
+@contextmanager
+def app_lock(lock_dir: Path, app: str, command: str, wait: bool = False) -> Iterator[None]:
+    """One deploy at a time per app. Says who holds the lock and since when.
+
+    A command people run waits (a while) for serve's upkeep to let go; upkeep itself never waits: it skips the
+    app, and looks again on its next round with what is true then."""
+    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = lock_dir / f"{app}.lock"
+    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+")
+    started = time.monotonic()
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another portside process"
+                brief = command not in UPKEEP and any(f"{u})" in holder for u in UPKEEP) and \
+                    time.monotonic() - started < UPKEEP_WAIT
+                if not wait and not brief:
+                    raise LockHeld(f"app {app} is locked by {holder}.",
+                                   fix="wait for that run to finish, or pass --wait to queue behind it") from None
+                time.sleep(0.5)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"PID {os.getpid()} ({_who()}: {command}) since {now()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()

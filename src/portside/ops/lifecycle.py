@@ -1,0 +1,183 @@
+"""Read and stop what is deployed: status, logs, down."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from portside.adapters import runtime
+from portside.adapters.gateway import PrivateGateway, SystemGateway
+from portside.adapters.store import Store
+from portside.core import health
+from portside.core.errors import ConfigError, EnvironmentProblem, PortsideError
+from portside.ops.context import Context
+
+
+def _app(store: Store, name: str) -> dict[str, Any]:
+    info = store.app(name)
+    if info is None:
+        known = ", ".join(a["name"] for a in store.apps()) or "none yet"
+        raise ConfigError([f"app {name!r} is not deployed here. Fix: use one of: {known}"])
+    return info
+
+
+def _gateway(ctx: Context, info: dict[str, Any]) -> PrivateGateway | SystemGateway:
+    if info["gateway_mode"] == "private":
+        return PrivateGateway(ctx.paths.gateway, info["http_port"], info["https_port"])
+    return SystemGateway(Path("/etc/nginx/conf.d"), ctx.paths.gateway / "system-last-good")
+
+
+def take_down(ctx: Context, name: str, stop_gateway: bool, say: Callable[[str], None]) -> None:
+    store = Store(ctx.paths.db)
+    if store.app(name) is None and stop_gateway:  # e.g. its first 'up' failed: the gateway may still run
+        say(f"app {name} is not registered here: no site or containers to remove")
+        _stop_private_gateway(ctx, store, say)
+        return
+    info = _app(store, name)
+    gateway = _gateway(ctx, info)
+    say(f"removing {name}'s gateway site")
+    gateway.remove_site(name)
+    client = runtime.connect()
+    try:
+        containers = runtime.app_containers(client, name)
+        say(f"stopping {len(containers)} container(s)")
+        runtime.stop_containers(containers)
+        from portside.core.plan import network_name
+
+        if runtime.remove_network(client, network_name(name)):
+            say(f"removed network {network_name(name)}")
+    finally:
+        client.close()
+    store.set_current(name, None)
+    store.audit(name, "down", "site removed, containers stopped", "ok")
+    if stop_gateway and isinstance(gateway, PrivateGateway):
+        _stop_private_gateway(ctx, store, say)
+
+
+def _stop_private_gateway(ctx: Context, store: Store, say: Callable[[str], None]) -> None:
+    """Stop portside's own nginx unless another app still needs it; it does not depend on any one app."""
+    remaining = [a["name"] for a in store.apps() if a["current_release"] is not None and a["gateway_mode"] == "private"]
+    if remaining:
+        say(f"the private gateway still serves {', '.join(remaining)}; left running")
+        return
+    gateway = PrivateGateway(ctx.paths.gateway, 0, None)
+    if gateway.master_pid() is None:
+        say("the private gateway is not running")
+        return
+    gateway.stop()
+    say("private gateway stopped")
+
+
+def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
+    """The truth about each app: what a request through the gateway gets now, each replica's state, and LIVE /
+    DEGRADED / DOWN when that differs from the release's intent."""
+    from portside.ops.reconcile import HealthStore, assess, view
+
+    store = Store(ctx.paths.db)
+    apps = [_app(store, name)] if name else store.apps()
+    client, docker_down = None, ""
+    try:
+        client = runtime.connect() if apps else None
+    except EnvironmentProblem as exc:  # the apps' state is what matters then: each is probed through the gateway
+        docker_down = exc.message
+    result = []
+    try:
+        for info in apps:
+            containers = runtime.app_containers(client, info["name"]) if client else []
+            config = _config(info)  # read once per app
+            health_path = config.backend.health_path if config and config.backend else None
+            state, _views, probes = assess(store, client, info)
+            releases = []
+            for rel in store.releases(info["name"]):
+                mine = [view(c, health_path) for c in containers
+                        if c.labels.get(runtime.LABEL_RELEASE) == str(rel.number)]
+                releases.append({"number": rel.number, "git_ref": rel.git_ref, "status": rel.status,
+                                 "created_at": rel.created_at, "frontend_image": rel.frontend_image,
+                                 "backend_image": rel.backend_image,
+                                 "containers": [_replica(v, rel.number == info["current_release"]) for v in mine]})
+            if docker_down and state.state != health.STOPPED:
+                state = health.without_docker(probes, docker_down)
+            result.append({"name": info["name"], "url": _app_url(info, config), "gateway": info["gateway_mode"],
+                           "state": state.state, "reason": state.reason, "probes": probes,
+                           "current_release": info["current_release"], "releases": releases,
+                           "events": HealthStore(store).events(info["name"]),
+                           "audit": store.audit_log(info["name"], 10)})
+    finally:
+        if client is not None:
+            client.close()
+    from portside.ops.renewal import cert_rows
+
+    certificates = {row["app"]: row for row in cert_rows(ctx, store)}
+    for item in result:
+        item["certificate"] = certificates.get(item["name"])
+    return {"apps": result}
+
+
+def _replica(v: Any, live: bool) -> dict[str, Any]:
+    return {"name": v.name, "state": v.state, "health": v.health, "address": v.address, "restarts": v.restarts,
+            "oom_killed": v.oom_killed, "role": "serving" if live else "draining" if v.state == "running" else "old"}
+
+
+def _app_url(info: dict[str, Any], config: Any) -> str:
+    https, http = info["https_port"], info["http_port"]
+    domain = config.app.domain if config else "localhost"
+    return (f"https://{domain}{'' if https == 443 else f':{https}'}/" if https
+            else f"http://{domain}{'' if http == 80 else f':{http}'}/")
+
+
+def _config(info: dict[str, Any]) -> Any:
+    from portside.core.config import load_config
+
+    try:
+        return load_config(Path(info["app_dir"]))
+    except PortsideError:
+        return None
+
+
+def _tail_file(path: Path, tail: int, follow: bool) -> Iterator[str]:
+    if not path.exists():
+        raise ConfigError([f"{path}: no log yet. Fix: deploy the app first with 'portside up'"])
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        lines = handle.readlines()
+        yield from lines[-tail:]
+        while follow:
+            line = handle.readline()
+            if line:
+                yield line
+            else:
+                time.sleep(0.3)
+
+
+def stream_logs(ctx: Context, name: str, component: str, follow: bool, tail: int) -> Iterator[str]:
+    store = Store(ctx.paths.db)
+    info = _app(store, name)
+    if component == "gateway":
+        base = ctx.paths.gateway / "logs" if info["gateway_mode"] == "private" else Path("/var/log/nginx")
+        yield from _tail_file(base / "error.log", tail, False)
+        yield from _tail_file(base / "access.log", tail, follow)
+    elif component == "frontend":
+        logs = sorted((ctx.paths.app_dir(name) / "logs").glob("build-*-frontend.log"),
+                      key=lambda p: p.stat().st_mtime)
+        if not logs:
+            raise ConfigError([f"{name}: no frontend build log yet. Fix: run 'portside up' first"])
+        yield from _tail_file(logs[-1], tail, follow)
+    elif component == "backend":
+        client = runtime.connect()
+        current = info["current_release"]
+        containers = [c for c in runtime.app_containers(client, name)
+                      if current is None or c.labels.get(runtime.LABEL_RELEASE) == str(current)]
+        if not containers:
+            raise ConfigError([f"{name}: no backend containers are running. Fix: 'portside up' first"])
+        if follow and len(containers) > 1:
+            yield f"(following {containers[0].name}; other replicas: {', '.join(c.name for c in containers[1:])})\n"
+            containers = containers[:1]
+        try:
+            for container in containers:
+                for chunk in runtime.follow_logs(container, tail, follow):
+                    yield f"{container.name} | {chunk.decode(errors='replace')}"
+        finally:
+            client.close()
+    else:
+        raise ConfigError([f"logs: unknown component {component!r}. Fix: one of gateway, backend, frontend"])

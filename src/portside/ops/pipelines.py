@@ -1,0 +1,503 @@
+"""The pipeline: a durable queue in SQLite, and the run that turns a commit into a release.
+
+Steps: fetch -> build -> test -> release -> verify. Each step's log is a file that can be followed live.
+One pipeline at a time per app (the same lock as 'portside up'); a newer commit supersedes older queued ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+import shlex
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from portside.adapters import runtime
+from portside.adapters.store import Store, app_lock, now
+from portside.core.config import CONFIG_NAME, load_config
+from portside.core.errors import ConfigError, DeployError, PortsideError
+from portside.core.hooks import is_commit_sha
+from portside.ops.context import Context
+
+STEPS = ("fetch", "build", "test", "release", "verify")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS pipelines (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    status TEXT NOT NULL,           -- queued running success failed superseded interrupted
+    step TEXT,
+    release INTEGER,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    received_at REAL NOT NULL,      -- monotonic-free wall clock (time.time()) for merge-to-live figures
+    live_at REAL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    provider TEXT NOT NULL,
+    delivery_id TEXT NOT NULL,
+    app TEXT NOT NULL,
+    event TEXT NOT NULL,
+    sha TEXT,
+    received_at TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    pipeline_id INTEGER,
+    PRIMARY KEY (provider, delivery_id, app)
+);
+CREATE TABLE IF NOT EXISTS hook_secrets (
+    app TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    id: int
+    app: str
+    ref: str
+    sha: str
+    trigger: str
+    status: str
+    step: str | None
+    release: int | None
+    error: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    received_at: float
+    live_at: float | None
+
+
+class PipelineStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+        self.db.executescript(SCHEMA)
+
+    # -- secrets ----------------------------------------------------------------------------------
+
+    def hook_secret(self, app: str, create: bool = False) -> str | None:
+        row = self.db.execute("SELECT secret FROM hook_secrets WHERE app=?", (app,)).fetchone()
+        if row:
+            return str(row[0])
+        if not create:
+            return None
+        secret = secrets.token_urlsafe(32)
+        self.db.execute("INSERT INTO hook_secrets VALUES (?,?,?)", (app, secret, now()))
+        return secret
+
+    # -- deliveries -------------------------------------------------------------------------------
+
+    def seen(self, provider: str, delivery_id: str, app: str) -> dict[str, Any] | None:
+        if not delivery_id:
+            return None
+        row = self.db.execute("SELECT * FROM deliveries WHERE provider=? AND delivery_id=? AND app=?",
+                              (provider, delivery_id, app)).fetchone()
+        return dict(row) if row else None
+
+    def record_delivery(self, provider: str, delivery_id: str, app: str, event: str, sha: str, decision: str,
+                        reason: str, pipeline_id: int | None) -> None:
+        self.db.execute("INSERT OR IGNORE INTO deliveries VALUES (?,?,?,?,?,?,?,?,?)",
+                        (provider, delivery_id or f"none-{time.time_ns()}", app, event, sha, now(), decision,
+                         reason, pipeline_id))
+
+    def deliveries(self, app: str, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM deliveries WHERE app=? ORDER BY received_at DESC LIMIT ?",
+                               (app, limit))
+        return [dict(r) for r in rows]
+
+    # -- the queue --------------------------------------------------------------------------------
+
+    def enqueue(self, app: str, ref: str, sha: str, trigger: str) -> tuple[Pipeline, bool]:
+        """Queue a pipeline; returns (pipeline, created). The same SHA already queued or running is reused;
+        older queued pipelines of the app are superseded (only the newest commit matters)."""
+        if not is_commit_sha(sha):
+            raise ConfigError([f"{sha!r} is not a commit id. Fix: a full 40- (or 64-) character hex SHA"])
+        with self.db:
+            row = self.db.execute("SELECT * FROM pipelines WHERE app=? AND sha=? AND status IN ('queued','running') "
+                                  "ORDER BY id DESC LIMIT 1", (app, sha)).fetchone()
+            if row:
+                return _pipeline(row), False
+            self.db.execute("UPDATE pipelines SET status='superseded', finished_at=? WHERE app=? AND status='queued'",
+                            (now(), app))
+            cursor = self.db.execute(
+                "INSERT INTO pipelines (app, ref, sha, trigger, status, created_at, received_at) "
+                "VALUES (?,?,?,?, 'queued', ?, ?)", (app, ref, sha, trigger, now(), time.time()))
+            pipeline_id = cursor.lastrowid
+        pipeline = self.get(int(pipeline_id or 0))
+        assert pipeline is not None
+        return pipeline, True
+
+    def get(self, pipeline_id: int) -> Pipeline | None:
+        row = self.db.execute("SELECT * FROM pipelines WHERE id=?", (pipeline_id,)).fetchone()
+        return _pipeline(row) if row else None
+
+    def list(self, app: str | None = None, limit: int = 20) -> list[Pipeline]:
+        if app:
+            rows = self.db.execute("SELECT * FROM pipelines WHERE app=? ORDER BY id DESC LIMIT ?", (app, limit))
+        else:
+            rows = self.db.execute("SELECT * FROM pipelines ORDER BY id DESC LIMIT ?", (limit,))
+        return [_pipeline(r) for r in rows]
+
+    def claim(self) -> Pipeline | None:
+        """The oldest queued pipeline of an app that has none running."""
+        with self.db:
+            row = self.db.execute(
+                "SELECT * FROM pipelines p WHERE status='queued' AND NOT EXISTS "
+                "(SELECT 1 FROM pipelines r WHERE r.app=p.app AND r.status='running') ORDER BY id LIMIT 1").fetchone()
+            if row is None:
+                return None
+            self.db.execute("UPDATE pipelines SET status='running', started_at=? WHERE id=? AND status='queued'",
+                            (now(), row["id"]))
+        return self.get(int(row["id"]))
+
+    def claim_id(self, pipeline_id: int) -> Pipeline | None:
+        """Claim one given pipeline (a hand-run 'portside deploy' with no service running)."""
+        with self.db:
+            changed = self.db.execute("UPDATE pipelines SET status='running', started_at=? WHERE id=? AND "
+                                      "status='queued'", (now(), pipeline_id)).rowcount
+        return self.get(pipeline_id) if changed else None
+
+    def set_step(self, pipeline_id: int, step: str) -> None:
+        self.db.execute("UPDATE pipelines SET step=? WHERE id=?", (step, pipeline_id))
+
+    def mark_live(self, pipeline_id: int, release: int) -> None:
+        """The gateway switched to the pipeline's release: the moment that counts for merge-to-live."""
+        self.db.execute("UPDATE pipelines SET release=?, live_at=? WHERE id=?", (release, time.time(), pipeline_id))
+
+    def finish(self, pipeline_id: int, status: str, error: str | None = None, release: int | None = None) -> None:
+        self.db.execute("UPDATE pipelines SET status=?, error=?, release=COALESCE(?, release), finished_at=? "
+                        "WHERE id=?", (status, error, release, now(), pipeline_id))
+
+    def mark_interrupted(self) -> list[Pipeline]:
+        """After a crash: running pipelines did not finish. Their apps keep the release that was live."""
+        running = [_pipeline(r) for r in self.db.execute("SELECT * FROM pipelines WHERE status='running'")]
+        for pipeline in running:
+            self.finish(pipeline.id, "interrupted", f"portside serve stopped during the {pipeline.step} step")
+        return running
+
+
+def _pipeline(row: sqlite3.Row) -> Pipeline:
+    return Pipeline(**dict(row))
+
+
+def registered_config(store: Store, app: str, ctx: Context | None = None) -> Any:
+    """The admin's config of an app registered here (by a first 'portside up'), which must name its repository.
+    Server-owned settings come only from here, never from a pushed commit."""
+    info = store.app(app)
+    if info is None:
+        raise ConfigError([f"app {app!r} is not registered here. Fix: run 'portside up <dir>' for it once"])
+    admin_dir = Path(info["app_dir"])
+    if ctx is not None and admin_dir.resolve().is_relative_to(ctx.paths.app_dir(app).resolve()):
+        raise ConfigError([f"app {app!r} is registered with portside's own checkout ({admin_dir}), so a pushed "
+                           "commit would decide server-owned settings. Fix: run 'portside up <your folder>' once "
+                           "on the server to register the admin's portside.toml"])
+    config = load_config(admin_dir)
+    if not config.deploy.repository:
+        raise ConfigError([f"{admin_dir}/portside.toml: deploy.repository is not set. Fix: the git URL (or "
+                           "path) portside fetches from, e.g. 'https://gitlab.com/team/board.git'"])
+    return config
+
+
+def step_log(ctx: Context, pipeline: Pipeline, step: str) -> Path:
+    return ctx.paths.app_dir(pipeline.app) / "pipelines" / str(pipeline.id) / f"{step}.log"
+
+
+# -- running a pipeline ---------------------------------------------------------------------------
+
+
+class _StepLogger:
+    """Writes each line to the current step's log file (flushed, so 'pipeline logs -f' sees it at once)."""
+
+    def __init__(self, ctx: Context, pipeline: Pipeline, pipelines: PipelineStore, secrets_to_mask: list[str]) -> None:
+        self.ctx, self.pipeline, self.pipelines = ctx, pipeline, pipelines
+        self.masks = [s for s in secrets_to_mask if s]
+        self.handle: Any = None
+        self.step = ""
+
+    def enter(self, step: str) -> None:
+        if step == self.step:
+            return
+        if self.handle:
+            self.handle.close()
+        self.step = step
+        path = step_log(self.ctx, self.pipeline, step)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = path.open("a", encoding="utf-8")
+        self.pipelines.set_step(self.pipeline.id, step)
+        self.say(f"== {step}")
+
+    def say(self, line: str) -> None:
+        line = mask_url_credentials(line)
+        for mask in self.masks:
+            line = line.replace(mask, "****")
+        if self.handle:
+            self.handle.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+            self.handle.flush()
+
+    def close(self) -> None:
+        if self.handle:
+            self.handle.close()
+
+
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+
+
+def mask_url_credentials(text: str) -> str:
+    """'https://user:token@host/x' -> 'https://****@host/x' wherever a URL appears in a line."""
+    return _URL_USERINFO.sub(r"\1****@", text)
+
+
+# The checkout is portside's own, but its files come from the repository: no hooks, no fsmonitor, ever.
+_GIT_SAFE = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "protocol.ext.allow=never"]
+
+
+def _git(args: list[str], cwd: Path | None, log: _StepLogger, env: dict[str, str]) -> str:
+    log.say("$ git " + " ".join(shlex.quote(a) for a in args if not a.startswith("http.extraheader")))
+    # umask 022: the tree is the build context and COPY keeps its modes for the app's non-root user.
+    # Others cannot reach it: fetch keeps the checkout's folder 0700.
+    result = subprocess.run(["git", *_GIT_SAFE, *args], cwd=cwd, capture_output=True, text=True, env=env,
+                            timeout=600, umask=0o022)
+    for line in (result.stdout + result.stderr).splitlines():
+        log.say(line)
+    if result.returncode != 0:
+        raise PortsideError(f"git {args[0]} failed (exit {result.returncode}).",
+                            fix="check deploy.repository and deploy.credentials_file; the step log has git's output")
+    return result.stdout
+
+
+def _git_auth(credentials_file: str | None) -> tuple[list[str], dict[str, str], str]:
+    """Options and environment for git from a credentials file, and the secret to mask in logs."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    if not credentials_file:
+        return [], env, ""
+    text = Path(credentials_file).read_text().strip()
+    if text.startswith("-----BEGIN"):
+        env["GIT_SSH_COMMAND"] = f"ssh -i {shlex.quote(credentials_file)} -o IdentitiesOnly=yes " \
+                                 "-o StrictHostKeyChecking=accept-new"
+        return [], env, ""
+    user, _, token = text.partition(":") if ":" in text else ("oauth2", "", text)
+    header = base64.b64encode(f"{user}:{token}".encode()).decode()
+    return ["-c", f"http.extraheader=Authorization: Basic {header}"], env, token
+
+
+def fetch(checkout: Path, repository: str, sha: str, branch: str, credentials_file: str | None,
+          log: _StepLogger) -> None:
+    if not is_commit_sha(sha):  # checked at the webhook already; this is the last door before git
+        raise ConfigError([f"{sha!r} is not a commit id. Fix: a full 40- (or 64-) character hex SHA"])
+    options, env, secret = _git_auth(credentials_file)
+    if secret:
+        log.masks.append(secret)
+    if not (checkout / ".git").exists():
+        checkout.mkdir(parents=True, exist_ok=True)
+        _git(["init", "-q"], checkout, log, env)
+        _git(["remote", "add", "origin", repository], checkout, log, env)
+    else:
+        _git(["remote", "set-url", "origin", repository], checkout, log, env)
+    checkout.chmod(0o700)
+    _git([*options, "fetch", "--quiet", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"],
+         checkout, log, env)
+    _git(["checkout", "--quiet", "--force", "--detach", sha], checkout, log, env)
+    _git(["clean", "-ffdxq"], checkout, log, env)
+
+
+def check_tip(checkout: Path, sha: str, branch: str, live_ref: str | None, log: _StepLogger) -> None:
+    """A webhook may deploy the branch tip, or a commit between the live release and the tip: never an older one
+    (a replayed signed push must not roll production back; going back is 'portside rollback')."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    tip = _git(["rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{branch}^{{commit}}"], checkout, log,
+               env).strip()
+    if sha == tip:
+        return
+    if not _is_ancestor(checkout, sha, tip):
+        raise DeployError(f"commit {sha[:12]} is not on branch {branch} (its tip is {tip[:12]}); not deployed.",
+                          fix="only pushes to the deploy branch deploy; 'portside deploy <app> --ref <sha>' on the "
+                          "server deploys another commit on purpose")
+    live = (live_ref or "").split("-", 1)[0]
+    if not live or not _is_ancestor(checkout, live, sha):
+        raise DeployError(f"commit {sha[:12]} is older than the tip of {branch} ({tip[:12]}) and not newer than "
+                          f"the live release ({live or 'none'}): a stale or replayed delivery; not deployed.",
+                          fix="the push of the tip deploys it; to go back on purpose use 'portside rollback'")
+
+
+def _is_ancestor(checkout: Path, older: str, newer: str) -> bool:
+    if not re.fullmatch(r"[0-9a-f]{7,64}", older):
+        return False
+    result = subprocess.run(["git", *_GIT_SAFE, "merge-base", "--is-ancestor", older, newer], cwd=checkout,
+                            capture_output=True, text=True, timeout=60)
+    return result.returncode == 0
+
+
+STEP_OF_ACTION = {
+    "Preflight": "build", "ResolveBase": "build", "BuildImage": "build", "CheckImageUser": "build",
+    "RunTests": "test", "EnsureCertificate": "release", "ExtractSite": "release", "StartReplicas": "release",
+    "HealthCheck": "release", "SwitchGateway": "release", "Verify": "verify", "StopOld": "verify",
+    "Prune": "verify", "NoChange": "release",
+}
+
+
+def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline: Pipeline,
+                 notify: Callable[[Pipeline, str, str], None] | None = None) -> Pipeline:
+    """Run one claimed pipeline to the end. Never raises for a deploy failure: the pipeline records it."""
+    from portside.core.plan import build_plan
+    from portside.ops.deploy import Deployer, choose_gateway, gather_facts, make_gateway
+
+    info = store.app(pipeline.app)
+    log = _StepLogger(ctx, pipeline, pipelines, [])
+    notify = notify or (lambda _p, _state, _text: None)
+    notify(pipeline, "running", f"deploying {pipeline.sha[:12]}")
+    try:
+        registered = registered_config(store, pipeline.app, ctx)
+        assert registered.deploy.repository is not None
+        admin_dir = Path(info["app_dir"])
+        checkout = ctx.paths.app_dir(pipeline.app) / "src"
+        log.enter("fetch")
+        fetch(checkout, registered.deploy.repository, pipeline.sha, registered.deploy.branch,
+              registered.deploy.credentials_file, log)
+        if pipeline.trigger.endswith(" push"):
+            current = store.current(pipeline.app)
+            check_tip(checkout, pipeline.sha, registered.deploy.branch, current.git_ref if current else None, log)
+        config = _commit_config(checkout, registered, pipeline.app, log)
+        log.masks += secret_values(config, admin_dir)
+        with app_lock(ctx.paths.locks, pipeline.app, f"pipeline {pipeline.id}", wait=True):
+            choice = choose_gateway(config, False, info["http_port"], info["https_port"], info["gateway_mode"])
+            facts = gather_facts(ctx, store, config, checkout, choice, admin_dir=admin_dir)
+            plan = build_plan(config, facts)
+
+            def before(action: Any) -> None:
+                log.enter(STEP_OF_ACTION.get(type(action).__name__, "release"))
+
+            def after(action: Any) -> None:
+                if type(action).__name__ == "SwitchGateway":
+                    pipelines.mark_live(pipeline.id, plan.release)
+
+            deployer = Deployer(ctx, store, config, admin_dir, facts, make_gateway(ctx, choice), log.say,
+                                before_action=before, after_action=after)
+            try:
+                deployer.apply(plan)
+            finally:
+                deployer.close()
+        pipelines.finish(pipeline.id, "success", release=plan.release)
+        log.say(f"release {plan.release} is live")
+        notify(pipeline, "success", f"release {plan.release} is live")
+    except PortsideError as exc:
+        message = exc.message if not isinstance(exc, ConfigError) else "; ".join(exc.problems)
+        log.say(f"FAILED: {message}")
+        if exc.detail:
+            for line in exc.detail.splitlines():
+                log.say(line)
+        pipelines.finish(pipeline.id, "failed", message)
+        notify(pipeline, "failed", message)
+    except Exception as exc:  # noqa: BLE001 - a pipeline must record any failure, not die silently
+        log.say(f"FAILED (unexpected): {exc!r}")
+        pipelines.finish(pipeline.id, "failed", repr(exc))
+        notify(pipeline, "failed", repr(exc))
+    finally:
+        log.close()
+    result = pipelines.get(pipeline.id)
+    assert result is not None
+    return result
+
+
+def _commit_config(checkout: Path, registered: Any, app: str, log: _StepLogger) -> Any:
+    """The pushed commit's portside.toml for how to build and route; the admin's for everything server-owned."""
+    from portside.core.ownership import compose
+
+    file = f"{checkout}/{CONFIG_NAME}"
+    repo = load_config(checkout, server_files=False)
+    if repo.app.name != app:
+        raise ConfigError([f"{file}: app.name is {repo.app.name!r}, not {app!r}. Fix: keep the app name stable"])
+    config, ignored = compose(repo, registered, file)
+    if ignored:
+        log.say(f"ignored from the commit (server-owned; only the admin's portside.toml on the server sets them): "
+                f"{', '.join(ignored)}")
+    return config
+
+
+def secret_values(config: Any, admin_dir: Path) -> list[str]:
+    """Values from the env file: masked in every step log line (short ones would mask ordinary words)."""
+    from portside.core.config import read_env_file
+
+    if config.backend is None or not config.backend.env_file:
+        return []
+    values = read_env_file(admin_dir / config.backend.env_file).values()
+    return [v.get_secret_value() for v in values if len(v.get_secret_value()) >= 4]
+
+
+def clean_orphans(ctx: Context, store: Store) -> list[str]:
+    """Backend containers that belong to no live release (a pipeline killed mid-release) are removed."""
+    from portside.core.errors import LockHeld
+    from portside.ops.drain import draining_ids
+
+    removed = []
+    client = runtime.connect()
+    try:
+        draining = draining_ids(store)
+        for info in store.apps():
+            try:
+                with app_lock(ctx.paths.locks, info["name"], "portside serve: cleanup"):
+                    live = str((store.app(info["name"]) or info)["current_release"])  # now, not before the lock
+                    # every container of the app (replicas, and the short-lived extract and test containers,
+                    # which carry the app's image labels) except the live release's replicas
+                    for container in client.containers.list(all=True, filters={
+                            "label": f"{runtime.LABEL_APP}={info['name']}"}):
+                        labels = container.labels
+                        if container.id in draining:
+                            continue  # handed over by a deploy: stopped when its drain is over
+                        if labels.get(runtime.LABEL_ROLE) != "backend" or labels.get(runtime.LABEL_RELEASE) != live:
+                            removed.append(str(container.name))
+                            runtime.stop_containers([container], timeout=2)
+            except LockHeld:
+                continue  # a deploy of that app is running right now: its containers are not orphans
+    finally:
+        client.close()
+    return removed
+
+
+def remote_sha(repository: str, ref: str, credentials_file: str | None) -> str:
+    """The commit a branch or tag names on the remote (or the SHA itself)."""
+    if is_commit_sha(ref):
+        return ref
+    options, env, _secret = _git_auth(credentials_file)
+    result = subprocess.run(["git", *options, "ls-remote", repository, ref, f"refs/tags/{ref}^{{}}"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    if result.returncode != 0:
+        raise PortsideError(mask_url_credentials(f"could not read {repository}: {result.stderr.strip()}"),
+                            fix="check deploy.repository and deploy.credentials_file")
+    lines = [line.split("\t") for line in result.stdout.splitlines() if line.strip()]
+    if not lines:
+        raise ConfigError([f"ref {ref!r} is not a branch or tag of {repository}. Fix: give a branch, a tag or a "
+                           "full 40-character commit SHA"])
+    peeled = [sha for sha, name in lines if name.endswith("^{}")]
+    sha = peeled[0] if peeled else lines[0][0]
+    if not is_commit_sha(sha):
+        raise PortsideError(f"{mask_url_credentials(repository)} answered {sha!r} for {ref!r}, not a commit id.",
+                            fix="check deploy.repository")
+    return sha
+
+
+def service_running(ctx: Context) -> bool:
+    import json
+    import urllib.request
+
+    try:
+        port = int(json.loads((ctx.paths.root / "service.json").read_text())["port"])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_portside/health", timeout=1) as response:  # noqa: S310
+            return response.status == 200
+    except (OSError, ValueError, KeyError):
+        return False

@@ -1,0 +1,240 @@
+"""The reconciler: makes the gateway match what really runs, and says when an app goes down or recovers.
+
+Replicas keep their host ports across restarts (portside picks each port and Docker keeps an explicit binding
+through a container restart and a daemon restart), so a crash or a reboot alone never strands the gateway. The
+reconciler covers the rest: an upstream lists only replicas that run and pass their health check, and the site
+is re-rendered (through the same render path and the same ``nginx -t`` gate as a deploy) when that set changes.
+It runs when ``serve`` starts, on Docker events, every few seconds as a safety net, and as ``portside
+reconcile`` (the boot unit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from portside.adapters import probe, runtime
+from portside.adapters.gateway import nginx_version
+from portside.adapters.probe import replica_healthy
+from portside.adapters.store import Release, Store, app_lock, now
+from portside.core import health
+from portside.core.config import PortsideConfig
+from portside.core.errors import LockHeld, PortsideError
+from portside.core.render.gateway import render_site
+from portside.ops.context import Context
+from portside.ops.site import site_inputs
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS app_health (
+    app TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS app_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+
+class HealthStore:
+    """Each app's last known state (so a change is noticed once) and notable events (OOM kills, crashes)."""
+
+    def __init__(self, store: Store) -> None:
+        self.db: sqlite3.Connection = store.db
+        self.db.executescript(SCHEMA)
+
+    def state(self, app: str) -> tuple[str, str] | None:
+        row = self.db.execute("SELECT state, since FROM app_health WHERE app=?", (app,)).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def set_state(self, app: str, state: health.AppHealth) -> None:
+        self.db.execute("INSERT INTO app_health VALUES (?,?,?,?) ON CONFLICT(app) DO UPDATE SET state=excluded.state,"
+                        " reason=excluded.reason, since=excluded.since", (app, state.state, state.reason, now()))
+
+    def event(self, app: str, kind: str, detail: str) -> None:
+        self.db.execute("INSERT INTO app_events (app, at, kind, detail) VALUES (?,?,?,?)", (app, now(), kind, detail))
+
+    def events(self, app: str, limit: int = 5) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT at, kind, detail FROM app_events WHERE app=? ORDER BY id DESC LIMIT ?",
+                               (app, limit))
+        return [dict(r) for r in rows]
+
+
+def view(container: Any, health_path: str | None) -> health.ReplicaView:
+    """One replica as Docker sees it, and (without a Docker health check) as the host's probe sees it."""
+    state = container.attrs.get("State") or {}
+    ports = container.attrs.get("NetworkSettings", {}).get("Ports") or {}
+    port = next((int(b[0]["HostPort"]) for b in ports.values() if b), None)
+    if port is None:  # stopped containers lose their NetworkSettings ports; the binding is still configured
+        bindings = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
+        port = next((int(b[0]["HostPort"]) for b in bindings.values() if b and b[0].get("HostPort")), None)
+    docker_health = (state.get("Health") or {}).get("Status")
+    running = container.status == "running"
+    if docker_health in (None, "starting"):  # no Docker check, or its first one has not run yet: ask directly
+        probed = running and port is not None and health_path is not None and replica_healthy(port, health_path)
+        docker_health = "healthy" if probed else (docker_health or "unhealthy")
+    return health.ReplicaView(name=str(container.name), state=str(container.status), health=docker_health,
+                              address=f"127.0.0.1:{port}" if port else None,
+                              restarts=int(container.attrs.get("RestartCount") or 0),
+                              oom_killed=bool(state.get("OOMKilled")), exit_code=state.get("ExitCode"))
+
+
+def replicas(client: docker.DockerClient, app: str, release: int, health_path: str | None) -> list[health.ReplicaView]:
+    return [view(c, health_path) for c in runtime.app_containers(client, app, str(release))]
+
+
+@dataclass(frozen=True)
+class Live:
+    """An app's live release and the config it was deployed with."""
+
+    info: dict[str, Any]
+    release: Release
+    config: PortsideConfig
+
+
+def live(store: Store, info: dict[str, Any]) -> Live | None:
+    release = store.current(info["name"])
+    if release is None or release.config_json == "{}":
+        return None
+    try:
+        return Live(info, release, PortsideConfig.model_validate_json(release.config_json))
+    except ValueError:
+        return None
+
+
+def render_live(ctx: Context, item: Live, upstreams: tuple[str, ...]) -> str:
+    info, release = item.info, item.release
+    return render_site(item.config, site_inputs(
+        ctx, item.config, label=f"{release.number} ({release.git_ref})",
+        release_dir=ctx.paths.release_dir(info["name"], release.number), upstreams=upstreams,
+        http_port=info["http_port"], https_port=info["https_port"], nginx_version=nginx_version(),
+        admin_dir=Path(info["app_dir"])))
+
+
+def reconcile_app(ctx: Context, store: Store, client: docker.DockerClient, info: dict[str, Any],
+                  say: Callable[[str], None]) -> str | None:
+    """Bring one app's gateway site in line with its healthy replicas; what changed, or None.
+
+    Looking needs no lock; the app's lock is taken only to change the site, so a 'portside up' or 'rollback'
+    rarely finds it held (and then waits: see store.app_lock)."""
+    from portside.ops.deploy import GatewayChoice, make_gateway
+
+    app = info["name"]
+    item = live(store, info)
+    if item is None or item.config.backend is None:
+        return None
+    gateway = make_gateway(ctx, GatewayChoice(info["gateway_mode"], info["http_port"], info["https_port"]))
+    site = gateway.site_file(app)
+    current = site.read_text() if site.exists() else None
+    if current is not None and "waiting for its first certificate" in current:
+        return None  # the ACME bootstrap phase owns the site until the first certificate
+    wanted = health.upstreams(replicas(client, app, item.release.number, item.config.backend.health_path))
+    text = render_live(ctx, item, wanted)
+    if text == current:
+        return None
+    try:
+        with app_lock(ctx.paths.locks, app, "portside reconcile"):
+            now_live = store.current(app)
+            if now_live is None or now_live.number != item.release.number or \
+                    (site.read_text() if site.exists() else None) != current:
+                return None  # a deploy or a rollback changed it meanwhile: the next pass looks again
+            gateway.deploy_site(app, text)
+            store.save_release(dataclasses.replace(item.release, site_conf=text, upstreams=wanted))
+    except LockHeld:
+        return None  # a deploy of that app is running: it sets the upstream itself
+    change = (f"{app}: gateway now routes to {', '.join(wanted)}" if wanted
+              else f"{app}: no healthy replica; the gateway answers 502 until one is back")
+    say(change)
+    return change
+
+
+def probe_app(item: Live) -> dict[str, int | None]:
+    """What a request through the gateway gets right now: / and the health path."""
+    info, config = item.info, item.config
+    port = info["https_port"] or info["http_port"]
+    paths = (["/"] if config.frontend else []) + ([_gateway_health_path(config)] if config.backend else [])
+    result: dict[str, int | None] = {}
+    for path in paths:
+        try:
+            result[path] = probe.through_gateway(config.app.domain, port, path, bool(info["https_port"]),
+                                                 timeout=5).status
+        except OSError:
+            result[path] = None
+    return result
+
+
+def _gateway_health_path(config: PortsideConfig) -> str:
+    assert config.backend is not None
+    path = config.backend.health_path
+    return config.gateway.api_prefix + path if config.gateway.strip_prefix else path
+
+
+def assess(store: Store, client: docker.DockerClient | None, info: dict[str, Any]) -> tuple[health.AppHealth, list[
+        health.ReplicaView], dict[str, int | None]]:
+    """``client`` None: Docker does not answer; the replicas are then not looked at (see health.without_docker)."""
+    item = live(store, info)
+    if item is None:
+        return health.AppHealth(health.STOPPED, "no live release"), [], {}
+    backend = item.config.backend
+    views = replicas(client, info["name"], item.release.number, backend.health_path) if backend and client else []
+    probes = probe_app(item)
+    return health.app_health(backend.replicas if backend else 0, views, probes, backend is not None), views, probes
+
+
+def reconcile_all(ctx: Context, store: Store, say: Callable[[str], None],
+                  notify: Callable[[str, str, str, str], None] | None = None,
+                  apps: set[str] | None = None) -> list[str]:
+    """One pass over every app (or the given ones): fix the gateway, then record and announce state changes."""
+    changes: list[str] = []
+    states = HealthStore(store)
+    client = runtime.connect()
+    try:
+        for info in store.apps():
+            if apps is not None and info["name"] not in apps:
+                continue
+            try:
+                change = reconcile_app(ctx, store, client, info, say)
+                if change:
+                    changes.append(change)
+                state, views, _ = assess(store, client, info)
+            except (PortsideError, docker.errors.DockerException, OSError) as exc:
+                say(f"{info['name']}: reconcile failed: {exc}")
+                continue
+            earlier = any(r.status in ("retired", "rolled-back") for r in store.releases(info["name"]))
+            _record(states, info["name"], state, views, notify, earlier)
+    finally:
+        client.close()
+    return changes
+
+
+def _record(states: HealthStore, app: str, state: health.AppHealth, views: list[health.ReplicaView],
+            notify: Callable[[str, str, str, str], None] | None, earlier: bool) -> None:
+    previous = states.state(app)
+    if previous is not None and previous[0] == state.state:
+        return
+    states.set_state(app, state)
+    if previous is None and state.state == health.LIVE:
+        return  # first sight of a healthy app: nothing to announce
+    reason = state.reason
+    if state.state in (health.DOWN, health.DEGRADED):
+        crashed = [v for v in views if v.restarts or v.oom_killed]
+        if crashed:
+            reason += "; " + ", ".join(f"{v.name} restarted {v.restarts}x" + (" (out of memory)" if v.oom_killed
+                                                                              else "") for v in crashed)
+        if earlier:
+            reason += f"; the previous release is one 'portside rollback {app}' away"
+    states.event(app, state.state.lower(), reason)
+    if notify is not None:
+        notify(app, previous[0] if previous else "unknown", state.state, reason)

@@ -1,0 +1,159 @@
+"""Certificate renewal: due when a third of the lifetime remains; a failure keeps the current certificate,
+backs off, and shows in status, certs and notifications. Run by 'portside serve' and 'portside certs renew'."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from portside.adapters import certs
+from portside.adapters.acme import read_cert
+from portside.adapters.store import Store, now
+from portside.core.config import PortsideConfig, TlsMode
+from portside.core.errors import PortsideError
+from portside.ops.context import Context
+from portside.ops.deploy import (
+    GatewayChoice,
+    acme_dir,
+    acme_due,
+    acme_issuer,
+    make_gateway,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cert_state (
+    app TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_attempt TEXT,
+    next_attempt REAL NOT NULL DEFAULT 0,
+    last_renewed TEXT
+);
+"""
+BACKOFF_FIRST = 600.0  # seconds; doubles per failure, at most a day: never a tight loop against the CA
+BACKOFF_MAX = 86400.0
+
+
+@dataclass(frozen=True)
+class RenewResult:
+    app: str
+    outcome: str  # renewed | not-due | backing-off | failed | not-acme
+    detail: str
+
+
+def _state(store: Store, app: str) -> dict[str, Any]:
+    store.db.executescript(SCHEMA)
+    row = store.db.execute("SELECT * FROM cert_state WHERE app=?", (app,)).fetchone()
+    return dict(row) if row else {"app": app, "failures": 0, "last_error": None, "last_attempt": None,
+                                  "next_attempt": 0.0, "last_renewed": None}
+
+
+def _save(store: Store, state: dict[str, Any]) -> None:
+    store.db.execute("INSERT OR REPLACE INTO cert_state VALUES (:app, :failures, :last_error, :last_attempt, "
+                     ":next_attempt, :last_renewed)", state)
+
+
+def _live_config(store: Store, app: str) -> PortsideConfig | None:
+    """The config of the live release (what is deployed), or, for releases recorded before portside kept
+    it, the app folder's portside.toml."""
+    from pathlib import Path
+
+    from portside.core.config import load_config
+
+    release = store.current(app)
+    if release is None:
+        return None
+    if release.config_json != "{}":
+        return PortsideConfig.model_validate_json(release.config_json)
+    info = store.app(app)
+    try:
+        return load_config(Path(info["app_dir"])) if info else None
+    except PortsideError:
+        return None
+
+
+def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], force: bool = False,
+              clock: Callable[[], float] = time.time, ask_ca: bool = True) -> RenewResult:
+    from portside.core.render.gateway import server_names
+
+    config = _live_config(store, app)
+    info = store.app(app)
+    if config is None or info is None or config.tls.mode is not TlsMode.acme:
+        return RenewResult(app, "not-acme", "not using tls.mode = 'acme'")
+    folder = acme_dir(ctx, app)
+    pair = certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
+    names = server_names(config)
+    if not force and not acme_due(pair, names):
+        cert = read_cert(pair.cert)
+        assert cert is not None
+        suggested = acme_issuer(ctx, config, say).suggested_renewal(pair.cert) if ask_ca else None
+        if suggested is None or suggested > dt.datetime.now(dt.UTC):
+            when = min(cert.renew_at, suggested) if suggested else cert.renew_at
+            return RenewResult(app, "not-due", f"next renewal {when:%Y-%m-%d %H:%M} UTC")
+        say(f"  the CA suggests renewing now (ACME Renewal Information: {suggested:%Y-%m-%d %H:%M} UTC)")
+    state = _state(store, app)
+    if not force and clock() < state["next_attempt"]:
+        return RenewResult(app, "backing-off", f"after {state['failures']} failure(s): {state['last_error']}; "
+                           f"next try {dt.datetime.fromtimestamp(state['next_attempt'], dt.UTC):%H:%M} UTC")
+    state["last_attempt"] = now()
+    try:
+        acme_issuer(ctx, config, say).issue(names, folder, config.tls.key_type)
+        gateway = make_gateway(ctx, GatewayChoice(info["gateway_mode"], info["http_port"], info["https_port"]))
+        gateway.config_test()
+        gateway.reload()  # same file paths, new contents: a reload serves the new certificate, no restart
+    except PortsideError as exc:
+        state["failures"] += 1
+        state["last_error"] = exc.message
+        state["next_attempt"] = clock() + min(BACKOFF_FIRST * 2 ** (state["failures"] - 1), BACKOFF_MAX)
+        _save(store, state)
+        store.audit(app, "renew", ", ".join(names), f"failed: {exc.message}")
+        if config.deploy.notify_url:
+            from portside.adapters.notify import chat
+
+            try:
+                chat(config.deploy.notify_url, f":warning: {app}: certificate renewal failed "
+                     f"({state['failures']} in a row): {exc.message} The current certificate is still served.")
+            except OSError:
+                pass
+        return RenewResult(app, "failed", f"{exc.message} The current certificate keeps being served.")
+    state.update(failures=0, last_error=None, next_attempt=0.0, last_renewed=now())
+    _save(store, state)
+    store.audit(app, "renew", ", ".join(names), "ok")
+    return RenewResult(app, "renewed", f"new certificate for {', '.join(names)} is being served")
+
+
+def renew_all(ctx: Context, store: Store, say: Callable[[str], None], force: bool = False) -> list[RenewResult]:
+    return [renew_app(ctx, store, info["name"], say, force) for info in store.apps()
+            if info["current_release"] is not None]
+
+
+def cert_rows(ctx: Context, store: Store) -> list[dict[str, Any]]:
+    """For 'portside certs' and 'status': every app's certificate, expiry, next renewal, last failure."""
+    rows = []
+    for info in store.apps():
+        config = _live_config(store, info["name"])
+        if config is None or config.tls.mode is TlsMode.off:
+            continue
+        if config.tls.mode is TlsMode.acme:
+            path = acme_dir(ctx, info["name"]) / "fullchain.pem"
+        elif config.tls.mode is TlsMode.self_signed:
+            path = ctx.paths.certs(info["name"]) / "fullchain.pem"
+        else:
+            from pathlib import Path
+
+            path = (Path(info["app_dir"]) / (config.tls.cert or "")).resolve()
+        cert = read_cert(path)
+        state = _state(store, info["name"])
+        rows.append({
+            "app": info["name"], "mode": config.tls.mode.value,
+            "names": list(cert.names) if cert else [], "issuer": cert.issuer if cert else None,
+            "expires": cert.not_after.isoformat() if cert else None,
+            "renews": cert.renew_at.isoformat() if cert and config.tls.mode is TlsMode.acme else None,
+            "days_left": round((cert.not_after - dt.datetime.now(dt.UTC)).total_seconds() / 86400, 1)
+            if cert else None,
+            "last_error": state["last_error"], "failures": state["failures"],
+        })
+    return rows

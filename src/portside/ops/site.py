@@ -1,0 +1,63 @@
+"""The inputs of an app's gateway site, in one place: a deploy, a rollback and the reconciler render through here,
+so the file they write can never drift apart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from portside.adapters import certs
+from portside.core.config import PortsideConfig, TlsMode
+from portside.core.render.gateway import NginxVersion, SiteInputs
+from portside.ops.context import Context
+
+DEFAULT_SERVICE_PORT = 7077
+
+
+def acme_dir(ctx: Context, app: str) -> Path:
+    return ctx.paths.certs(app) / "acme"
+
+
+def cert_paths(ctx: Context, config: PortsideConfig, admin_dir: Path) -> certs.CertPair | None:
+    """Where the app's certificate is (or will be, once it is ensured)."""
+    tls = config.tls
+    if tls.mode is TlsMode.manual:
+        assert tls.cert and tls.key
+        return certs.CertPair((admin_dir / tls.cert).resolve(), (admin_dir / tls.key).resolve())
+    if tls.mode is TlsMode.self_signed:
+        folder = ctx.paths.certs(config.app.name)
+        return certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
+    if tls.mode is TlsMode.acme:
+        folder = acme_dir(ctx, config.app.name)
+        return certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
+    return None
+
+
+def service_port(ctx: Context) -> int:
+    """Where 'portside serve' listens (it records its port when it starts); the gateway proxies its hooks."""
+    try:
+        return int(json.loads((ctx.paths.root / "service.json").read_text())["port"])
+    except (OSError, ValueError, KeyError):
+        return DEFAULT_SERVICE_PORT
+
+
+def site_root(config: PortsideConfig, release_dir: Path) -> Path:
+    return release_dir / "site" if config.frontend else release_dir / "empty"
+
+
+def site_inputs(ctx: Context, config: PortsideConfig, *, label: str, release_dir: Path,
+                upstreams: tuple[str, ...], http_port: int, https_port: int | None, nginx_version: NginxVersion,
+                admin_dir: Path, cert: certs.CertPair | None = None) -> SiteInputs:
+    pair = cert or cert_paths(ctx, config, admin_dir)
+    return SiteInputs(
+        release=label,
+        site_root=site_root(config, release_dir),
+        acme_root=ctx.paths.acme_webroot,
+        upstreams=upstreams,
+        http_port=http_port,
+        https_port=https_port or 443,
+        cert=pair.cert if pair else None,
+        key=pair.key if pair else None,
+        nginx_version=nginx_version,
+        service_port=service_port(ctx),
+    )
