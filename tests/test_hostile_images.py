@@ -404,7 +404,7 @@ def user_images(docker_client) -> Iterator[dict[str, str]]:  # type: ignore[no-u
 
 
 def _check_image_user(tag: str, tmp_path: Path, docker_client):  # type: ignore[no-untyped-def]
-    """Deployer._CheckImageUser against the real image; returns what it said."""
+    """Deployer._check_image_user against the real image; returns what it said."""
     from portside.core.config import parse_config
     from portside.core.plan import CheckImageUser, Plan
     from portside.ops import deploy
@@ -414,7 +414,7 @@ def _check_image_user(tag: str, tmp_path: Path, docker_client):  # type: ignore[
     said: list[str] = []
     deployer = deploy.Deployer(Context.create(tmp_path), None, config, tmp_path, None, None, said.append)  # type: ignore[arg-type]
     deployer._client = docker_client
-    deployer._CheckImageUser(CheckImageUser(tag, allow_root=False), Plan("users", 1, "x"))
+    deployer._check_image_user(CheckImageUser(tag, allow_root=False), Plan("users", 1, "x"))
     return said
 
 
@@ -480,7 +480,7 @@ def _start(tag: str, tmp_path: Path, docker_client, allow_root: bool):  # type: 
     deployer = deploy.Deployer(Context.create(tmp_path), None, config, tmp_path, None, None, said.append)  # type: ignore[arg-type]
     deployer._client = docker_client
     action = StartReplicas(tag, 2, 8000, f"portside-{app}", "64m", 0.5)
-    return app, said, lambda: deployer._StartReplicas(action, Plan(app, 1, "x"))
+    return app, said, lambda: deployer._start_replicas(action, Plan(app, 1, "x"))
 
 
 def _remove_app(docker_client, app: str) -> None:  # type: ignore[no-untyped-def]

@@ -163,7 +163,7 @@ def test_an_old_ca_is_replaced_on_next_use_and_its_leaf_reissued(tmp_path: Path,
     old_public = x509.load_pem_x509_certificate(ca.cert.read_bytes()).public_key()
     _old_leaf(ca, tmp_path / "tls")
     old_leaf = _leaf(CertPair(tmp_path / "tls" / "fullchain.pem", tmp_path / "tls" / "privkey.pem"))
-    # what a deploy does (execute/deploy.py: _EnsureCertificate)
+    # what a deploy does (ops/deploy.py: _ensure_certificate)
     pair = ensure_leaf(ensure_local_ca(tmp_path / "ca"), tmp_path / "tls", ("localhost",))
     new_ca = x509.load_pem_x509_certificate(ca.cert.read_bytes())
     assert permitted_names(new_ca) is not None and new_ca.public_key() != old_public

@@ -79,10 +79,10 @@ def test_allow_root_warns_loudly_instead_of_refusing(monkeypatch, tmp_path: Path
     deployer._client = object()  # type: ignore[assignment]
     monkeypatch.setattr(runtime, "image_user", lambda _client, _tag: "0")
     plan = build_plan(CONFIG, _facts(git_ref="x"))
-    deployer._CheckImageUser(CheckImageUser("demo-backend:x", allow_root=True), plan)
+    deployer._check_image_user(CheckImageUser("demo-backend:x", allow_root=True), plan)
     assert "WARNING" in said[0] and "runs as 0" in said[0]
     with pytest.raises(BuildError, match="runs as 0"):
-        deployer._CheckImageUser(CheckImageUser("demo-backend:x", allow_root=False), plan)
+        deployer._check_image_user(CheckImageUser("demo-backend:x", allow_root=False), plan)
 
 
 def test_http_only_bootstrap_serves_the_app_and_the_challenge() -> None:
@@ -106,3 +106,16 @@ def test_http_only_bootstrap_serves_the_app_and_the_challenge() -> None:
     assert "location ^~ /api/" in text and "location ^~ /.well-known/acme-challenge/" in text
     assert deployer.config.tls.mode.value == "acme"  # the deployer's own config is untouched
     shutil.rmtree(tmp_path)
+
+
+def test_every_action_type_has_a_handler() -> None:
+    """The deployer dispatches on the action's type: a new action without a handler fails here, not mid-deploy."""
+    import inspect
+
+    from portside.core import plan as plan_module
+    from portside.core.plan import Action
+    from portside.ops.deploy import HANDLERS
+
+    actions = {cls for _name, cls in inspect.getmembers(plan_module, inspect.isclass)
+               if issubclass(cls, Action) and cls is not Action}
+    assert actions == set(HANDLERS)

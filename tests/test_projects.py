@@ -21,7 +21,7 @@ import pytest
 
 from portside.adapters.probe import get
 from portside.core.config import load_config, parse_config
-from portside.ops.deploy import runtime_env
+from portside.ops.facts import runtime_env
 
 from .conftest import App, cli, free_port, teardown_app
 

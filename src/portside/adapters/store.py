@@ -87,6 +87,19 @@ class Store:
         self.db.executescript(SCHEMA)
         self._migrate()
 
+    @classmethod
+    def read_only(cls, path: Path) -> Store | None:
+        """The state as it is, for looking only ('plan', 'up --dry-run'): nothing is created, migrated or
+        written; None when there is no state yet. Without a writer about (no -wal file) the file is read as it
+        is, since a read-only open of a WAL database would leave -wal and -shm files beside it."""
+        if not path.is_file():
+            return None
+        how = "mode=ro" if path.with_name(path.name + "-wal").exists() else "immutable=1"
+        store = cls.__new__(cls)
+        store.db = sqlite3.connect(f"{path.absolute().as_uri()}?{how}", uri=True, timeout=30, isolation_level=None)
+        store.db.row_factory = sqlite3.Row
+        return store
+
     def _migrate(self) -> None:
         """Bring state written by an older version up to this schema; its rows are kept."""
         if "config_json" not in self._columns("releases"):  # 0.1.0, before rollback existed

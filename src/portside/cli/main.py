@@ -211,17 +211,25 @@ ModeOpt = Annotated[str | None, typer.Option("--gateway", help="'system' (the OS
                                              "(portside's own nginx); --local implies private")]
 
 
-def _prepare(directory: Path, state_dir: Path | None, local: bool, http_port: int | None, https_port: int | None,
-             mode: str | None) -> tuple[Any, ...]:
-    from portside.adapters.store import Store
-    from portside.ops.deploy import choose_gateway, gather_facts, make_gateway
+def _choose(directory: Path, state_dir: Path | None, local: bool, http_port: int | None, https_port: int | None,
+            mode: str | None) -> tuple[Any, ...]:
+    from portside.core.gateway_choice import choose_gateway
 
     if mode not in (None, "system", "private"):
         raise ConfigError([f"--gateway: must be 'system' or 'private' (got {mode!r}). Fix: pick one"])
     ctx = _ctx(state_dir)
     app_dir = directory.resolve()
     config = load_config(app_dir)
-    choice = choose_gateway(config, local, http_port, https_port, mode)
+    return ctx, app_dir, config, choose_gateway(config, local, http_port, https_port, mode)
+
+
+def _prepare(directory: Path, state_dir: Path | None, local: bool, http_port: int | None, https_port: int | None,
+             mode: str | None) -> tuple[Any, ...]:
+    from portside.adapters.store import Store
+    from portside.ops.facts import gather_facts
+    from portside.ops.gateway import make_gateway
+
+    ctx, app_dir, config, choice = _choose(directory, state_dir, local, http_port, https_port, mode)
     store = Store(ctx.paths.db)
     facts = gather_facts(ctx, store, config, app_dir, choice)
     return ctx, app_dir, config, choice, store, facts, make_gateway
@@ -239,18 +247,13 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Show the actions 'up' would take and a diff of every generated file. Changes nothing."""
-    from portside.core.plan import build_plan
-    from portside.ops.deploy import Deployer
+    from portside.ops.preview import preview
 
     def go() -> None:
-        ctx, app_dir, config, choice, store, facts, make_gateway = _prepare(
-            directory, state_dir, local, http_port, https_port, gateway)
-        the_plan = build_plan(config, facts, force)
-        gw = make_gateway(ctx, choice)
-        live = gw.site_file(config.app.name)
-        old = live.read_text() if live.exists() else ""
-        new = "" if the_plan.is_noop else Deployer(ctx, store, config, app_dir, facts, gw, _say).render(the_plan)
-        diff = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(live) + " (live)",
+        shown = preview(*_choose(directory, state_dir, local, http_port, https_port, gateway), force)
+        the_plan, live = shown.plan, shown.site_file
+        diff = "".join(difflib.unified_diff(shown.live_site.splitlines(True), shown.planned_site.splitlines(True),
+                                            str(live) + " (live)",
                                             str(live) + " (planned; replica ports are assigned at start)"))
         if as_json:
             out.print_json(json.dumps({"app": the_plan.app, "release": the_plan.release, "ref": the_plan.ref,
@@ -292,16 +295,19 @@ def up(
     from portside.adapters.certs import trust_instructions
     from portside.adapters.store import app_lock
     from portside.core.plan import build_plan
-    from portside.ops.deploy import AcmeOptions, Deployer
+    from portside.ops.certificates import AcmeOptions
+    from portside.ops.deploy import Deployer
 
     def go() -> None:
         started = time.monotonic()
+        if dry_run:
+            from portside.ops.preview import preview
+
+            _print_plan(preview(*_choose(directory, state_dir, local, http_port, https_port, gateway), force).plan)
+            return
         ctx, app_dir, config, choice, store, facts, make_gateway = _prepare(
             directory, state_dir, local, http_port, https_port, gateway)
         the_plan = build_plan(config, facts, force)
-        if dry_run:
-            _print_plan(the_plan)
-            return
         with app_lock(ctx.paths.locks, config.app.name, "portside up", wait=wait):
             if not the_plan.is_noop:  # the facts may have changed while we waited
                 facts = _prepare(directory, state_dir, local, http_port, https_port, gateway)[5]
@@ -437,7 +443,7 @@ def rollback(
 ) -> None:
     """Go back to an earlier release (code, frontend files and gateway config together) without rebuilding."""
     from portside.adapters.store import Store, app_lock
-    from portside.ops.deploy import rollback as do_rollback
+    from portside.ops.rollback import rollback as do_rollback
 
     def go() -> None:
         started = time.monotonic()
@@ -462,7 +468,7 @@ def render(
 
     def go() -> None:
         os.umask(0o022)  # files for the user's repository or for images, not portside's state
-        for path in render_all(directory.resolve(), out_dir, local):
+        for path in render_all(_ctx(None), directory.resolve(), out_dir, local):
             err.print(f"[green]wrote[/] {path}")
 
     _guard(go)

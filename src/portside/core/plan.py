@@ -198,6 +198,13 @@ def config_hash(config: PortsideConfig) -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
+def env_hash(env: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(env):
+        digest.update(f"{key}\0{env[key]}\0".encode())
+    return digest.hexdigest()[:16]
+
+
 def image_tag(app: str, role: str, ref: str) -> str:
     return f"{app}-{role}:{ref}"
 

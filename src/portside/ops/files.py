@@ -7,13 +7,16 @@ from pathlib import Path
 from portside.core.config import CONFIG_NAME, load_config
 from portside.core.detect import Backend, detect, detect_backend, detect_frontend, project_name
 from portside.core.errors import ConfigError
-from portside.core.render.gateway import GatewayInputs, SiteInputs, render_gateway, render_site
+from portside.core.gateway_choice import choose_gateway
+from portside.core.render.gateway import GatewayInputs, render_gateway
 from portside.core.render.project import (
     render_backend_dockerfile,
     render_config,
     render_dockerignore,
     render_frontend_dockerfile,
 )
+from portside.ops.context import Context
+from portside.ops.preview import preview
 
 
 def _write_new(path: Path, text: str, written: list[Path], kept: list[Path]) -> None:
@@ -63,25 +66,17 @@ def _describe(backend: Backend) -> str:
            f"{backend.health_path} {health}{extra})"
 
 
-def render_all(app_dir: Path, out: Path, local: bool) -> list[Path]:
-    """The gateway files as 'up' would write them (replica ports shown as placeholders)."""
+def render_all(ctx: Context, app_dir: Path, out: Path, local: bool) -> list[Path]:
+    """The gateway files as 'up' would write them (the site through the same preview as 'plan'; no replica has
+    a port yet)."""
     config = load_config(app_dir)
+    choice = choose_gateway(config, local, None, None, None)
+    site = preview(ctx, app_dir, config, choice, force=True).planned_site
     out.mkdir(parents=True, exist_ok=True)
-    http, https = (8080, 8443) if local else (80, 443)
-    state = Path("/var/lib/portside")
-    site = render_site(config, SiteInputs(
-        release="(rendered for inspection)",
-        site_root=state / "apps" / config.app.name / "releases" / "N" / "site",
-        acme_root=state / "acme-webroot",
-        upstreams=(),
-        http_port=http, https_port=https,
-        cert=state / "apps" / config.app.name / "certs" / "fullchain.pem",
-        key=state / "apps" / config.app.name / "certs" / "privkey.pem",
-    ))
     paths = [out / f"{config.app.name}.conf", out / "nginx.conf"]
     paths[0].write_text(site)
-    paths[1].write_text(render_gateway(GatewayInputs(prefix=state / "gateway", sites_dir=state / "gateway" / "sites",
-                                                     http_port=http, https_port=https)))
+    paths[1].write_text(render_gateway(GatewayInputs(prefix=ctx.paths.gateway, sites_dir=ctx.paths.gateway / "sites",
+                                                     http_port=choice.http_port, https_port=choice.https_port)))
     frontend, backend = detect_frontend(app_dir), detect_backend(app_dir)
     if frontend:
         paths.append(out / "frontend.Dockerfile")

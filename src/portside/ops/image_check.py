@@ -17,7 +17,7 @@ from portside.adapters import runtime
 from portside.adapters.base_images import BaseImageBuilder, resolve_base
 from portside.core.config import PortsideConfig
 from portside.core.errors import BuildError
-from portside.ops.deploy import runtime_env
+from portside.ops.facts import runtime_env
 
 CHECK_LABEL = "portside.check"
 

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from portside.adapters import runtime
-from portside.adapters.gateway import PrivateGateway, SystemGateway
+from portside.adapters.gateway import Gateway, PrivateGateway
 from portside.adapters.store import Store
 from portside.core import health
 from portside.core.errors import ConfigError, EnvironmentProblem, PortsideError
+from portside.core.gateway_choice import GatewayChoice
 from portside.ops.context import Context
+from portside.ops.gateway import make_gateway, private_gateway
 
 
 def _app(store: Store, name: str) -> dict[str, Any]:
@@ -23,10 +25,8 @@ def _app(store: Store, name: str) -> dict[str, Any]:
     return info
 
 
-def _gateway(ctx: Context, info: dict[str, Any]) -> PrivateGateway | SystemGateway:
-    if info["gateway_mode"] == "private":
-        return PrivateGateway(ctx.paths.gateway, info["http_port"], info["https_port"])
-    return SystemGateway(Path("/etc/nginx/conf.d"), ctx.paths.gateway / "system-last-good")
+def _gateway(ctx: Context, info: dict[str, Any]) -> Gateway:
+    return make_gateway(ctx, GatewayChoice(info["gateway_mode"], info["http_port"], info["https_port"]))
 
 
 def take_down(ctx: Context, name: str, stop_gateway: bool, say: Callable[[str], None]) -> None:
@@ -62,7 +62,7 @@ def _stop_private_gateway(ctx: Context, store: Store, say: Callable[[str], None]
     if remaining:
         say(f"the private gateway still serves {', '.join(remaining)}; left running")
         return
-    gateway = PrivateGateway(ctx.paths.gateway, 0, None)
+    gateway = private_gateway(ctx, 0, None)
     if gateway.master_pid() is None:
         say("the private gateway is not running")
         return

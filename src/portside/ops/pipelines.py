@@ -354,8 +354,11 @@ STEP_OF_ACTION = {
 def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline: Pipeline,
                  notify: Callable[[Pipeline, str, str], None] | None = None) -> Pipeline:
     """Run one claimed pipeline to the end. Never raises for a deploy failure: the pipeline records it."""
+    from portside.core.gateway_choice import choose_gateway
     from portside.core.plan import build_plan
-    from portside.ops.deploy import Deployer, choose_gateway, gather_facts, make_gateway
+    from portside.ops.deploy import Deployer
+    from portside.ops.facts import gather_facts
+    from portside.ops.gateway import make_gateway
 
     info = store.app(pipeline.app)
     log = _StepLogger(ctx, pipeline, pipelines, [])

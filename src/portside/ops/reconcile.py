@@ -129,7 +129,8 @@ def reconcile_app(ctx: Context, store: Store, client: docker.DockerClient, info:
 
     Looking needs no lock; the app's lock is taken only to change the site, so a 'portside up' or 'rollback'
     rarely finds it held (and then waits: see store.app_lock)."""
-    from portside.ops.deploy import GatewayChoice, make_gateway
+    from portside.core.gateway_choice import GatewayChoice
+    from portside.ops.gateway import make_gateway
 
     app = info["name"]
     item = live(store, info)

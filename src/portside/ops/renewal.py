@@ -9,19 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from portside.adapters import certs
 from portside.adapters.acme import read_cert
 from portside.adapters.store import Store, now
 from portside.core.config import PortsideConfig, TlsMode
 from portside.core.errors import PortsideError
+from portside.core.gateway_choice import GatewayChoice
+from portside.ops.certificates import acme_due, acme_issuer, acme_pair
 from portside.ops.context import Context
-from portside.ops.deploy import (
-    GatewayChoice,
-    acme_dir,
-    acme_due,
-    acme_issuer,
-    make_gateway,
-)
+from portside.ops.gateway import make_gateway
+from portside.ops.site import acme_dir, cert_paths
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cert_state (
@@ -84,7 +80,7 @@ def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], 
     if config is None or info is None or config.tls.mode is not TlsMode.acme:
         return RenewResult(app, "not-acme", "not using tls.mode = 'acme'")
     folder = acme_dir(ctx, app)
-    pair = certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
+    pair = acme_pair(ctx, app)
     names = server_names(config)
     if not force and not acme_due(pair, names):
         cert = read_cert(pair.cert)
@@ -137,15 +133,11 @@ def cert_rows(ctx: Context, store: Store) -> list[dict[str, Any]]:
         config = _live_config(store, info["name"])
         if config is None or config.tls.mode is TlsMode.off:
             continue
-        if config.tls.mode is TlsMode.acme:
-            path = acme_dir(ctx, info["name"]) / "fullchain.pem"
-        elif config.tls.mode is TlsMode.self_signed:
-            path = ctx.paths.certs(info["name"]) / "fullchain.pem"
-        else:
-            from pathlib import Path
+        from pathlib import Path
 
-            path = (Path(info["app_dir"]) / (config.tls.cert or "")).resolve()
-        cert = read_cert(path)
+        pair = cert_paths(ctx, config, Path(info["app_dir"]))
+        assert pair is not None  # TLS is on
+        cert = read_cert(pair.cert)
         state = _state(store, info["name"])
         rows.append({
             "app": info["name"], "mode": config.tls.mode.value,

@@ -7,30 +7,23 @@ import json
 from pathlib import Path
 
 from portside.adapters import certs
-from portside.core.config import PortsideConfig, TlsMode
-from portside.core.render.gateway import NginxVersion, SiteInputs
+from portside.core.certs import acme_folder, cert_files
+from portside.core.config import PortsideConfig
+from portside.core.plan import Facts, Plan
+from portside.core.render.gateway import NginxVersion, SiteInputs, render_site
 from portside.ops.context import Context
 
 DEFAULT_SERVICE_PORT = 7077
 
 
 def acme_dir(ctx: Context, app: str) -> Path:
-    return ctx.paths.certs(app) / "acme"
+    return acme_folder(ctx.paths.certs(app))
 
 
 def cert_paths(ctx: Context, config: PortsideConfig, admin_dir: Path) -> certs.CertPair | None:
     """Where the app's certificate is (or will be, once it is ensured)."""
-    tls = config.tls
-    if tls.mode is TlsMode.manual:
-        assert tls.cert and tls.key
-        return certs.CertPair((admin_dir / tls.cert).resolve(), (admin_dir / tls.key).resolve())
-    if tls.mode is TlsMode.self_signed:
-        folder = ctx.paths.certs(config.app.name)
-        return certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
-    if tls.mode is TlsMode.acme:
-        folder = acme_dir(ctx, config.app.name)
-        return certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
-    return None
+    files = cert_files(config, admin_dir, ctx.paths.certs(config.app.name))
+    return certs.CertPair(*files) if files else None
 
 
 def service_port(ctx: Context) -> int:
@@ -61,3 +54,13 @@ def site_inputs(ctx: Context, config: PortsideConfig, *, label: str, release_dir
         nginx_version=nginx_version,
         service_port=service_port(ctx),
     )
+
+
+def release_site(ctx: Context, config: PortsideConfig, plan: Plan, facts: Facts, *, upstreams: tuple[str, ...],
+                 admin_dir: Path, cert: certs.CertPair | None = None) -> str:
+    """The site file of the planned release: what 'up' and 'rollback' switch to, 'plan' shows and
+    'render --out' writes."""
+    return render_site(config, site_inputs(
+        ctx, config, label=f"{plan.release} ({plan.ref})", release_dir=facts.release_dir, upstreams=upstreams,
+        http_port=facts.http_port, https_port=facts.https_port, nginx_version=facts.nginx_version,
+        admin_dir=admin_dir, cert=cert))

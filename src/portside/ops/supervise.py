@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from portside.adapters import runtime
-from portside.adapters.gateway import PrivateGateway
 from portside.adapters.store import Store
 from portside.core.health import DEGRADED, DOWN
 from portside.ops.context import Context
+from portside.ops.gateway import private_gateway
 from portside.ops.reconcile import HealthStore, reconcile_all
 
 SETTLING_SECONDS = 1.0  # an app that is not LIVE (a replica starting, or down) is looked at again this often
@@ -154,7 +154,7 @@ class Supervisor:
             store.close()
         if not apps:
             return
-        gateway = PrivateGateway(self.ctx.paths.gateway, apps[0]["http_port"], apps[0]["https_port"])
+        gateway = private_gateway(self.ctx, apps[0]["http_port"], apps[0]["https_port"])
         if gateway.master_pid() is not None:
             return
         try:

@@ -1,0 +1,27 @@
+"""Which gateway an app is served by (portside's private nginx or the system one) and on which ports. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portside.core.config import PortsideConfig, TlsMode
+
+LOCAL_HTTP = 8080
+LOCAL_HTTPS = 8443
+
+
+@dataclass(frozen=True)
+class GatewayChoice:
+    mode: str  # "private" or "system"
+    http_port: int
+    https_port: int | None
+
+
+def choose_gateway(config: PortsideConfig, local: bool, http_port: int | None, https_port: int | None,
+                   mode: str | None) -> GatewayChoice:
+    tls = config.tls.mode is not TlsMode.off
+    if local or mode == "private":
+        http = http_port or (LOCAL_HTTP if local else 80)
+        https = (https_port or (LOCAL_HTTPS if local else 443)) if tls else None
+        return GatewayChoice("private", http, https)
+    return GatewayChoice("system", http_port or 80, (https_port or 443) if tls else None)

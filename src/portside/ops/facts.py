@@ -1,0 +1,99 @@
+"""What is found out before planning: the backend's runtime environment, the live release's health, the names
+other apps serve on the same gateway. Reads only: 'plan' and 'up --dry-run' gather these too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from portside.adapters.gateway import nginx_version
+from portside.adapters.git import source_ref
+from portside.adapters.probe import replica_healthy
+from portside.adapters.store import Release, Store
+from portside.core.config import PortsideConfig, read_env_file
+from portside.core.gateway_choice import GatewayChoice
+from portside.core.plan import Facts, env_hash
+from portside.ops.context import Context
+
+
+def runtime_env(config: PortsideConfig, app_dir: Path) -> dict[str, str]:
+    """The backend's environment: PORT (the 12-factor convention most frameworks honour, so the app listens
+    where portside.toml says), then backend.env, then backend.env_file (which win)."""
+    env: dict[str, str] = {}
+    if config.backend is None:
+        return env
+    env["PORT"] = str(config.backend.port)
+    env.update(config.backend.env)
+    if config.backend.env_file:
+        env.update({k: v.get_secret_value() for k, v in read_env_file(app_dir / config.backend.env_file).items()})
+    return env
+
+
+def mask_secrets(text: str, config: PortsideConfig, admin_dir: Path) -> str:
+    """Every value of the env file (4 characters or more) replaced by '****' in text that goes to a log."""
+    if config.backend is None or not config.backend.env_file:
+        return text
+    for value in read_env_file(admin_dir / config.backend.env_file).values():
+        secret = value.get_secret_value()
+        if len(secret) >= 4:
+            text = text.replace(secret, "****")
+    return text
+
+
+def release_healthy(config: PortsideConfig, release: Release | None) -> bool:
+    if release is None:
+        return False
+    if config.backend is None:
+        return True
+    ports = [int(u.rsplit(":", 1)[1]) for u in release.upstreams]
+    return bool(ports) and all(replica_healthy(p, config.backend.health_path) for p in ports)
+
+
+def gather_facts(ctx: Context, store: Store | None, config: PortsideConfig, app_dir: Path, choice: GatewayChoice,
+                 admin_dir: Path | None = None) -> Facts:
+    """``app_dir`` is what gets built (for a pipeline: portside's checkout of the commit); ``admin_dir`` is the
+    admin's registered folder, where server-owned files such as the env file live (default: ``app_dir``).
+    Without a store (no state yet) the app has no releases and no neighbours."""
+    app = config.app.name
+    current = store.current(app) if store else None
+    number = store.next_release_number(app) if store else 1
+    env = runtime_env(config, admin_dir or app_dir)
+    return Facts(
+        app_dir=app_dir,
+        git_ref=source_ref(app_dir),
+        release=number,
+        release_dir=ctx.paths.release_dir(app, number),
+        gateway_mode=choice.mode,
+        http_port=choice.http_port,
+        https_port=choice.https_port,
+        current_release=current.number if current else None,
+        current_ref=current.git_ref if current else None,
+        current_config_hash=current.config_hash if current else None,
+        current_env_hash=current.env_hash if current else None,
+        current_healthy=release_healthy(config, current),
+        env_hash=env_hash(env),
+        nginx_version=nginx_version(),
+        names_taken=names_taken(store, app, choice) if store else (),
+    )
+
+
+def names_taken(store: Store, app: str, choice: GatewayChoice) -> tuple[tuple[str, str], ...]:
+    """Server names that other live apps serve on the same gateway (the same nginx: mode and HTTP port)."""
+    from portside.core.render.gateway import server_names
+
+    taken = []
+    for other in store.apps():
+        if other["name"] == app or other["current_release"] is None or other["gateway_mode"] != choice.mode \
+                or other["http_port"] != choice.http_port:
+            continue
+        release = store.current(other["name"])
+        if release is None or release.config_json == "{}":
+            continue
+        try:
+            recorded = PortsideConfig.model_validate_json(release.config_json)
+        except ValueError:  # recorded by a version with other rules: its names are still its names
+            data = json.loads(release.config_json)["app"]
+            taken += [(name, other["name"]) for name in (data["domain"], *data.get("aliases", ()))]
+            continue
+        taken += [(name, other["name"]) for name in server_names(recorded)]
+    return tuple(taken)

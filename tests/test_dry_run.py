@@ -1,0 +1,108 @@
+"""'plan' and 'up --dry-run' write nothing; 'render --out' writes the site 'up' would write. No Docker: the plan
+only reads (git, nginx -v, the state database if there is one)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from portside.adapters.store import Release, Store
+from portside.core.config import load_config
+from portside.core.plan import config_hash
+from tests.conftest import EXAMPLE, cli
+
+DRY = (("plan", EXAMPLE, "--local"), ("plan", EXAMPLE, "--local", "--json"), ("up", EXAMPLE, "--local", "--dry-run"))
+
+
+@pytest.fixture(autouse=True)
+def _no_replica_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portside.ops import facts
+
+    monkeypatch.setattr(facts, "replica_healthy", lambda _port, _path: False)  # nothing listens: no waiting
+
+
+def _tree(root: Path) -> dict[str, tuple[int, str]]:
+    """Every path under root with its mode and (for files) a hash of its bytes."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        stat = path.lstat()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+        found[str(path.relative_to(root))] = (stat.st_mode, digest)
+    return found
+
+
+@pytest.mark.parametrize("args", DRY)
+def test_a_dry_run_on_a_fresh_state_dir_creates_nothing(args: tuple[str, ...], tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    result = cli(*args, "--state-dir", state)
+    assert result.code == 0, result.text
+    assert "fullstack" in result.text
+    assert not state.exists()
+
+
+@pytest.mark.parametrize("args", DRY)
+def test_a_dry_run_on_existing_state_changes_no_byte(args: tuple[str, ...], tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    config = load_config(EXAMPLE)
+    store = Store(state / "portside.db")
+    store.upsert_app("fullstack", EXAMPLE, "private", 8080, 8443)
+    store.save_release(Release(app="fullstack", number=3, created_at="2026-01-01T00:00:00+00:00",
+                               git_ref="abc", frontend_image=None, backend_image=None, env_hash="e",
+                               config_hash=config_hash(config), site_conf="# old\n", upstreams=("127.0.0.1:1",),
+                               status="live", config_json=config.model_dump_json()))
+    store.set_current("fullstack", 3)
+    store.close()
+    site = state / "gateway" / "sites" / "fullstack.conf"
+    site.parent.mkdir(parents=True)
+    site.write_text("# the live site\n")
+    (state / "apps" / "fullstack" / "releases" / "3").mkdir(parents=True, mode=0o700)
+    before = _tree(state)
+    result = cli(*args, "--state-dir", state)
+    assert result.code == 0, result.text
+    assert "release 4" in result.text  # the plan read the existing state
+    assert _tree(state) == before
+
+
+def _without_replicas(text: str) -> str:
+    return re.sub(r"(?m)^\s*server 127\.0\.0\.1:\d+ .*\n", "", text)
+
+
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A folder nginx's workers could reach (the deployer opens its site folders up to the state dir)."""
+    path = Path(tempfile.mkdtemp(prefix="portside-dry-", dir="/var/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def test_render_out_writes_the_site_up_writes(open_dir: Path) -> None:
+    from portside.adapters.runtime import Replica
+    from portside.core.gateway_choice import choose_gateway
+    from portside.core.plan import build_plan
+    from portside.ops.context import Context
+    from portside.ops.deploy import Deployer
+    from portside.ops.facts import gather_facts
+    from portside.ops.gateway import make_gateway
+
+    tmp_path = open_dir
+    state = tmp_path / "state"
+    result = cli("render", EXAMPLE, "--out", tmp_path / "out", "--local", env={"PORTSIDE_STATE_DIR": str(state)})
+    assert result.code == 0, result.text
+    rendered = (tmp_path / "out" / "fullstack.conf").read_text()
+
+    config = load_config(EXAMPLE)
+    ctx = Context.create(state)
+    choice = choose_gateway(config, True, None, None, None)
+    facts = gather_facts(ctx, Store(ctx.paths.db), config, EXAMPLE, choice)
+    deployer = Deployer(ctx, None, config, EXAMPLE, facts, make_gateway(ctx, choice), print)  # type: ignore[arg-type]
+    deployer.run.replicas = [Replica("r1", "c1", 40001), Replica("r2", "c2", 40002)]
+    deployed = deployer.render(build_plan(config, facts))
+    assert "server 127.0.0.1:40001 " in deployed and "server 127.0.0.1:65535 down;" in rendered
+    assert _without_replicas(rendered) == _without_replicas(deployed)
