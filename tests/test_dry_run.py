@@ -106,3 +106,15 @@ def test_render_out_writes_the_site_up_writes(open_dir: Path) -> None:
     deployed = deployer.render(build_plan(config, facts))
     assert "server 127.0.0.1:40001 " in deployed and "server 127.0.0.1:65535 down;" in rendered
     assert _without_replicas(rendered) == _without_replicas(deployed)
+
+
+def test_render_out_works_where_nginx_is_not_installed(tmp_path: Path) -> None:
+    """Inspecting the files on a laptop needs neither nginx nor Docker: the note says which nginx it rendered for."""
+    env = {"PORTSIDE_STATE_DIR": str(tmp_path / "state"), "PORTSIDE_NGINX": "/nonexistent/nginx",
+           "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    result = cli("render", EXAMPLE, "--out", tmp_path / "out", env=env)
+    assert result.code == 0, result.text
+    assert "note: nginx is not installed here: rendered for nginx 1.22.1" in result.err
+    site = (tmp_path / "out" / "fullstack.conf").read_text()
+    assert "listen 443 ssl http2;" in site and "location ^~ /_portside/" in site
+    assert not (tmp_path / "state").exists()

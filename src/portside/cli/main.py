@@ -468,8 +468,11 @@ def render(
 
     def go() -> None:
         os.umask(0o022)  # files for the user's repository or for images, not portside's state
-        for path in render_all(_ctx(None), directory.resolve(), out_dir, local):
-            err.print(f"[green]wrote[/] {path}")
+        paths, note = render_all(_ctx(None), directory.resolve(), out_dir, local)
+        if note:
+            err.print(f"[yellow]note:[/] {escape(note)}")
+        for path in paths:
+            err.print(f"[green]wrote[/] {escape(str(path))}")
 
     _guard(go)
 

@@ -13,6 +13,7 @@ from portside.adapters.store import Release, Store
 from portside.core.config import PortsideConfig, read_env_file
 from portside.core.gateway_choice import GatewayChoice
 from portside.core.plan import Facts, env_hash
+from portside.core.render.gateway import NginxVersion
 from portside.ops.context import Context
 
 
@@ -50,7 +51,7 @@ def release_healthy(config: PortsideConfig, release: Release | None) -> bool:
 
 
 def gather_facts(ctx: Context, store: Store | None, config: PortsideConfig, app_dir: Path, choice: GatewayChoice,
-                 admin_dir: Path | None = None) -> Facts:
+                 admin_dir: Path | None = None, nginx: NginxVersion | None = None) -> Facts:
     """``app_dir`` is what gets built (for a pipeline: portside's checkout of the commit); ``admin_dir`` is the
     admin's registered folder, where server-owned files such as the env file live (default: ``app_dir``).
     Without a store (no state yet) the app has no releases and no neighbours."""
@@ -72,7 +73,7 @@ def gather_facts(ctx: Context, store: Store | None, config: PortsideConfig, app_
         current_env_hash=current.env_hash if current else None,
         current_healthy=release_healthy(config, current),
         env_hash=env_hash(env),
-        nginx_version=nginx_version(),
+        nginx_version=nginx or nginx_version(),
         names_taken=names_taken(store, app, choice) if store else (),
     )
 

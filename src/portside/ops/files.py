@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from portside.adapters.gateway import nginx_version
 from portside.core.config import CONFIG_NAME, load_config
 from portside.core.detect import Backend, detect, detect_backend, detect_frontend, project_name
-from portside.core.errors import ConfigError
+from portside.core.errors import ConfigError, EnvironmentProblem
 from portside.core.gateway_choice import choose_gateway
-from portside.core.render.gateway import GatewayInputs, render_gateway
+from portside.core.render.gateway import OLDEST_NGINX, GatewayInputs, render_gateway
 from portside.core.render.project import (
     render_backend_dockerfile,
     render_config,
@@ -16,7 +17,7 @@ from portside.core.render.project import (
     render_frontend_dockerfile,
 )
 from portside.ops.context import Context
-from portside.ops.preview import preview
+from portside.ops.preview import planned_site
 
 
 def _write_new(path: Path, text: str, written: list[Path], kept: list[Path]) -> None:
@@ -66,12 +67,19 @@ def _describe(backend: Backend) -> str:
            f"{backend.health_path} {health}{extra})"
 
 
-def render_all(ctx: Context, app_dir: Path, out: Path, local: bool) -> list[Path]:
+def render_all(ctx: Context, app_dir: Path, out: Path, local: bool) -> tuple[list[Path], str]:
     """The gateway files as 'up' would write them (the site through the same preview as 'plan'; no replica has
-    a port yet)."""
+    a port yet), and a note when nginx is not installed here (then rendered for the oldest nginx supported)."""
     config = load_config(app_dir)
     choice = choose_gateway(config, local, None, None, None)
-    site = preview(ctx, app_dir, config, choice, force=True).planned_site
+    note = ""
+    try:
+        version = nginx_version()
+    except EnvironmentProblem:
+        version = OLDEST_NGINX
+        note = (f"nginx is not installed here: rendered for nginx {'.'.join(map(str, version))}; 'up' renders for "
+                "the server's own nginx")
+    site = planned_site(ctx, app_dir, config, choice, force=True, nginx=version)[1]
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{config.app.name}.conf", out / "nginx.conf"]
     paths[0].write_text(site)
@@ -84,4 +92,4 @@ def render_all(ctx: Context, app_dir: Path, out: Path, local: bool) -> list[Path
     if backend:
         paths.append(out / "backend.Dockerfile")
         paths[-1].write_text(render_backend_dockerfile(backend))
-    return paths
+    return paths, note

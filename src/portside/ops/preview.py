@@ -10,6 +10,7 @@ from portside.adapters.store import Store
 from portside.core.config import PortsideConfig
 from portside.core.gateway_choice import GatewayChoice
 from portside.core.plan import Plan, build_plan
+from portside.core.render.gateway import NginxVersion
 from portside.ops import site
 from portside.ops.context import Context
 from portside.ops.facts import gather_facts
@@ -26,14 +27,21 @@ class Preview:
 
 def preview(ctx: Context, app_dir: Path, config: PortsideConfig, choice: GatewayChoice,
             force: bool = False) -> Preview:
+    plan, planned = planned_site(ctx, app_dir, config, choice, force)
+    site_file = make_gateway(ctx, choice).site_file(config.app.name)
+    live = site_file.read_text() if site_file.exists() else ""
+    return Preview(plan, site_file, live, planned)
+
+
+def planned_site(ctx: Context, app_dir: Path, config: PortsideConfig, choice: GatewayChoice, force: bool = False,
+                 nginx: NginxVersion | None = None) -> tuple[Plan, str]:
+    """The plan and the site text 'up' would write ("" when nothing changes). ``nginx``: the version to render
+    for (default: ask the installed nginx, which 'up' needs anyway)."""
     store = Store.read_only(ctx.paths.db)
     try:
-        facts = gather_facts(ctx, store, config, app_dir, choice)
+        facts = gather_facts(ctx, store, config, app_dir, choice, nginx=nginx)
     finally:
         if store is not None:
             store.close()
     plan = build_plan(config, facts, force)
-    site_file = make_gateway(ctx, choice).site_file(config.app.name)
-    live = site_file.read_text() if site_file.exists() else ""
-    planned = "" if plan.is_noop else site.release_site(ctx, config, plan, facts, upstreams=(), admin_dir=app_dir)
-    return Preview(plan, site_file, live, planned)
+    return plan, "" if plan.is_noop else site.release_site(ctx, config, plan, facts, upstreams=(), admin_dir=app_dir)

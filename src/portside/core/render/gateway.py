@@ -10,6 +10,7 @@ from portside.core.config import PortsideConfig, TlsMode, _is_local_name
 from portside.core.render.env import CspText, HeaderText, NginxText, QuotedText, checked, nginx_template
 
 NginxVersion = tuple[int, int, int]
+OLDEST_NGINX: NginxVersion = (1, 22, 1)  # Debian 12's; what is rendered when no nginx is here to ask
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class SiteInputs:
     https_port: int = 443
     cert: Path | None = None
     key: Path | None = None
-    nginx_version: NginxVersion = (1, 22, 1)
+    nginx_version: NginxVersion = OLDEST_NGINX
     service_port: int | None = None  # portside serve, proxied at /_portside/
 
 
