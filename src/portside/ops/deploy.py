@@ -20,7 +20,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from portside.adapters import certs, probe, runtime
+from portside.adapters import certs, images, probe, runtime
 from portside.adapters.base_images import BaseImageBuilder, resolve_base
 from portside.adapters.gateway import Gateway, PrivateGateway, SystemGateway, nginx_version
 from portside.adapters.git import source_ref
@@ -282,7 +282,7 @@ class Deployer:
         buildargs = {"BASE_IMAGE": base} if base else {}
         memory = 2 * 1024**3
         started = time.monotonic()
-        result = runtime.build_image(
+        result = images.build_image(
             self.client, action.context, action.dockerfile, action.tag,
             self.ctx.paths.app_dir(plan.app) / "logs" / f"build-{plan.release}-{action.role}.log",
             buildargs=buildargs,
@@ -295,7 +295,7 @@ class Deployer:
         self.say(f"  built {action.tag} in {time.monotonic() - started:.1f}s")
 
     def _CheckImageUser(self, action: CheckImageUser, plan: Plan) -> None:  # noqa: N802
-        user = runtime.image_uid(self.client, action.tag, runtime.image_user(self.client, action.tag))
+        user = images.image_uid(self.client, action.tag, images.image_user(self.client, action.tag))
         if not user.is_root:
             return
         shown = user.describe()
@@ -323,7 +323,7 @@ class Deployer:
         self.run.cert = certs.ensure_leaf(ca, self.ctx.paths.certs(plan.app), action.names)
 
     def _ExtractSite(self, action: ExtractSite, plan: Plan) -> None:  # noqa: N802
-        runtime.extract_dir(self.client, action.tag, "/site", action.dest)  # replaces dest only if all passed
+        images.extract_dir(self.client, action.tag, "/site", action.dest)  # replaces dest only if all passed
         if not (action.dest / "index.html").is_file():
             raise BuildError(f"the frontend build has no index.html (in {action.tag}:/site).",
                              fix="check frontend.output_dir and that the build writes index.html")
@@ -334,8 +334,8 @@ class Deployer:
         env = runtime_env(self.config, self.app_dir) | {"PORTSIDE_RELEASE": str(plan.release)}
         backend = self.config.backend
         assert backend is not None  # StartReplicas is planned only for a backend
-        check = runtime.health_check(self.client, action.tag, action.port, backend.health_path,
-                                     backend.health_timeout)
+        check = images.health_check(self.client, action.tag, action.port, backend.health_path,
+                                    backend.health_timeout)
         if check is None:
             self.say("  note: the image has no curl, wget, python3 or node for Docker's health check; "
                      "portside probes the replicas from the host instead")
