@@ -228,7 +228,7 @@ http {{
 def test_live_finds_a_badly_served_site() -> None:
     """A hand-written nginx with the classic mistakes: no redirect, no HSTS, no WebSocket route."""
     from portside.adapters import certs
-    from portside.adapters.gateway import port_free
+    from portside.adapters.nginx import port_free
     from portside.doctor.live import check_url
 
     from .conftest import free_port
@@ -291,7 +291,7 @@ def test_live_container_checks(docker_client, base_images) -> None:  # type: ign
 
     dockerfile = b"FROM portside/python:3.11\nENV DB_PASSWORD=hunter2\nCMD [\"sleep\", \"300\"]\n"
     image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag="portside-doctor-bad:1", rm=True)
-    port = 5432 if __import__("portside.adapters.gateway", fromlist=["port_free"]).port_free(5432) else free_port()
+    port = 5432 if __import__("portside.adapters.nginx", fromlist=["port_free"]).port_free(5432) else free_port()
     container = docker_client.containers.run(image.id, detach=True, name="portside-doctor-bad",
                                              ports={"5432/tcp": ("0.0.0.0", port)})
     try:

@@ -22,8 +22,9 @@ import docker.errors
 
 from portside.adapters import certs, images, probe, runtime
 from portside.adapters.base_images import BaseImageBuilder, resolve_base
-from portside.adapters.gateway import Gateway, PrivateGateway, SystemGateway, nginx_version
+from portside.adapters.gateway import Gateway, PrivateGateway, SystemGateway
 from portside.adapters.git import source_ref
+from portside.adapters.nginx import nginx_version
 from portside.adapters.probe import replica_healthy
 from portside.adapters.store import Release, Store, now
 from portside.core.config import PortsideConfig, TlsMode, read_env_file
