@@ -253,6 +253,23 @@ def test_live_finds_a_badly_served_site() -> None:
         assert [f.check for f in gone["UR404"]] == ["UR404"]
 
 
+def test_live_with_nothing_listening_reports_dns_port_80_and_tls_and_stops() -> None:
+    """No server at all: the foreign address (UR405), no answer on port 80 (UR404) and no TLS (UR402), and
+    the HSTS and WebSocket checks are skipped rather than failing on the closed port."""
+    from portside.adapters.nginx import port_free
+    from portside.doctor.live import check_url
+
+    from .conftest import free_port
+
+    http, https = free_port(), free_port()
+    assert port_free(http) and port_free(https)
+    found = check_url(f"https://localhost:{https}/", None, "/api/ws/echo", resolve=lambda _h: {"203.0.113.7"},
+                      http_port=http)
+    assert [(f.check, f.where) for f in found] == [
+        ("UR405", "localhost"), ("UR404", f"http://localhost:{http}/"), ("UR402", f"https://localhost:{https}/")]
+    assert found[0].detail == "localhost -> 203.0.113.7"
+
+
 @pytest.mark.integration
 def test_hsts_missing_on_a_real_name_is_reported() -> None:
     """UR403 on a real name (portside omits HSTS on localhost on purpose), reached like curl --resolve."""
