@@ -57,19 +57,7 @@ def build_image(
                 path=str(context_dir), dockerfile=dockerfile, tag=tag, buildargs=buildargs or {},
                 labels=labels or {}, rm=True, forcerm=True, decode=True, container_limits=limits,
             )
-            for chunk in stream:
-                text = chunk.get("stream") or chunk.get("status") or ""
-                if "error" in chunk:
-                    error = chunk["error"]
-                    text = chunk["error"]
-                if "aux" in chunk and "ID" in chunk["aux"]:
-                    image_id = chunk["aux"]["ID"]
-                if text:
-                    log.write(text if text.endswith("\n") else text + "\n")
-                    if on_line:
-                        for line in text.splitlines():
-                            if line.strip():
-                                on_line(line.strip())
+            image_id, error = _follow_build(stream, log, on_line)
         except docker.errors.APIError as exc:
             error = short_error(exc)
             log.write(f"{error}\n")
@@ -81,6 +69,26 @@ def build_image(
             detail=tail,
         )
     return BuildResult(image_id, tag, log_path)
+
+
+def _follow_build(stream: Any, log: Any, on_line: Callable[[str], None] | None) -> tuple[str | None, str | None]:
+    """Write a build's output to ``log`` (and each line to ``on_line``); the image id and the error, if any."""
+    image_id = None
+    error = None
+    for chunk in stream:
+        text = chunk.get("stream") or chunk.get("status") or ""
+        if "error" in chunk:
+            error = chunk["error"]
+            text = chunk["error"]
+        if "aux" in chunk and "ID" in chunk["aux"]:
+            image_id = chunk["aux"]["ID"]
+        if text:
+            log.write(text if text.endswith("\n") else text + "\n")
+            if on_line:
+                for line in text.splitlines():
+                    if line.strip():
+                        on_line(line.strip())
+    return image_id, error
 
 
 def image_exists(client: docker.DockerClient, name: str) -> bool:
