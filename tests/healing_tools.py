@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from portside.adapters.gateway import PrivateGateway, nginx_binary
+from portside.adapters.gateway import PrivateGateway
+from portside.adapters.nginx import nginx_binary
 from portside.adapters.probe import get, through_gateway
 from portside.adapters.store import Store
 

@@ -228,7 +228,7 @@ http {{
 def test_live_finds_a_badly_served_site() -> None:
     """A hand-written nginx with the classic mistakes: no redirect, no HSTS, no WebSocket route."""
     from portside.adapters import certs
-    from portside.adapters.gateway import port_free
+    from portside.adapters.nginx import port_free
     from portside.doctor.live import check_url
 
     from .conftest import free_port
@@ -251,6 +251,23 @@ def test_live_finds_a_badly_served_site() -> None:
         assert port_free(closed)
         gone = _by_check(check_url(f"https://localhost:{https}/", ca.cert, http_port=closed))
         assert [f.check for f in gone["UR404"]] == ["UR404"]
+
+
+def test_live_with_nothing_listening_reports_dns_port_80_and_tls_and_stops() -> None:
+    """No server at all: the foreign address (UR405), no answer on port 80 (UR404) and no TLS (UR402), and
+    the HSTS and WebSocket checks are skipped rather than failing on the closed port."""
+    from portside.adapters.nginx import port_free
+    from portside.doctor.live import check_url
+
+    from .conftest import free_port
+
+    http, https = free_port(), free_port()
+    assert port_free(http) and port_free(https)
+    found = check_url(f"https://localhost:{https}/", None, "/api/ws/echo", resolve=lambda _h: {"203.0.113.7"},
+                      http_port=http)
+    assert [(f.check, f.where) for f in found] == [
+        ("UR405", "localhost"), ("UR404", f"http://localhost:{http}/"), ("UR402", f"https://localhost:{https}/")]
+    assert found[0].detail == "localhost -> 203.0.113.7"
 
 
 @pytest.mark.integration
@@ -291,7 +308,7 @@ def test_live_container_checks(docker_client, base_images) -> None:  # type: ign
 
     dockerfile = b"FROM portside/python:3.11\nENV DB_PASSWORD=hunter2\nCMD [\"sleep\", \"300\"]\n"
     image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag="portside-doctor-bad:1", rm=True)
-    port = 5432 if __import__("portside.adapters.gateway", fromlist=["port_free"]).port_free(5432) else free_port()
+    port = 5432 if __import__("portside.adapters.nginx", fromlist=["port_free"]).port_free(5432) else free_port()
     container = docker_client.containers.run(image.id, detach=True, name="portside-doctor-bad",
                                              ports={"5432/tcp": ("0.0.0.0", port)})
     try:

@@ -1,6 +1,6 @@
 """Images and containers from a hostile repository cannot touch the host (review H4, M5, L10).
 
-Unit cases feed crafted tar streams through a fake Docker client into runtime.extract_dir and the USER
+Unit cases feed crafted tar streams through a fake Docker client into images.extract_dir and the USER
 parser; the integration cases build crafted images FROM scratch and run them through the real Docker
 Engine (and, for the frontend, the normal 'portside up --local' path)."""
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from portside.adapters import runtime, site_archive, uids
+from portside.adapters import images, site_archive, uids
 from portside.core.errors import BuildError
 
 from .conftest import cli, free_port, teardown_app, write_files
@@ -164,7 +164,7 @@ def test_plain_site_is_copied_with_safe_modes(tmp_path: Path) -> None:
     client = FakeClient({"/site/.": archive}, chunk=700)
     old = os.umask(0o077)
     try:
-        runtime.extract_dir(client, "fe:1", "/site", dest)  # type: ignore[arg-type]
+        images.extract_dir(client, "fe:1", "/site", dest)  # type: ignore[arg-type]
     finally:
         os.umask(old)
     assert (dest / "index.html").read_bytes() == b"<h1>ok</h1>"
@@ -183,7 +183,7 @@ def test_hostile_site_archive_is_refused_whole(case: str, tmp_path: Path, plante
     dest = site_of(tmp_path)
     client = FakeClient({"/site/.": tar_bytes(members)})
     with pytest.raises(BuildError) as raised:
-        runtime.extract_dir(client, "fe:1", "/site", dest)  # type: ignore[arg-type]
+        images.extract_dir(client, "fe:1", "/site", dest)  # type: ignore[arg-type]
     error = raised.value
     assert problem in error.message and "nothing was copied" in error.message
     assert "fe:1:/site" in error.message  # names the image and folder
@@ -197,7 +197,7 @@ def test_hostile_site_archive_is_refused_whole(case: str, tmp_path: Path, plante
 def test_chained_links_name_the_member(tmp_path: Path, planted: Path) -> None:
     client = FakeClient({"/site/.": tar_bytes(chained_links(planted))})
     with pytest.raises(BuildError, match=r"'\./a' is a symbolic link \(to 'b/c/d/"):
-        runtime.extract_dir(client, "fe:1", "/site", site_of(tmp_path))  # type: ignore[arg-type]
+        images.extract_dir(client, "fe:1", "/site", site_of(tmp_path))  # type: ignore[arg-type]
     outside_untouched(planted)
 
 
@@ -205,7 +205,7 @@ def test_oversize_site_is_refused_before_it_is_read(tmp_path: Path, planted: Pat
     big = b"\0" * (4 * 1024**2)
     client = FakeClient({"/site/.": tar_bytes([entry("./index.html", data=b"ok"), entry("./video.mp4", data=big)])})
     with pytest.raises(BuildError, match="larger than 1 MiB") as raised:
-        runtime.extract_dir(client, "fe:1", "/site", site_of(tmp_path), max_bytes=1024**2)  # type: ignore[arg-type]
+        images.extract_dir(client, "fe:1", "/site", site_of(tmp_path), max_bytes=1024**2)  # type: ignore[arg-type]
     assert "keep large media out of the site" in raised.value.fix
     assert client.containers.created[0].pulled < 10  # refused from the header: the 4 MiB were never pulled
     assert not site_of(tmp_path).exists()
@@ -216,7 +216,7 @@ def test_many_small_files_count_against_the_size_cap(tmp_path: Path) -> None:
     files = [entry(f"./f{i}.js", data=b"x" * 300_000) for i in range(5)]
     client = FakeClient({"/site/.": tar_bytes(files)})
     with pytest.raises(BuildError, match="larger than 1 MiB"):
-        runtime.extract_dir(client, "fe:1", "/site", site_of(tmp_path), max_bytes=1024**2)  # type: ignore[arg-type]
+        images.extract_dir(client, "fe:1", "/site", site_of(tmp_path), max_bytes=1024**2)  # type: ignore[arg-type]
     assert not site_of(tmp_path).exists()
 
 
@@ -231,7 +231,7 @@ def test_member_count_is_capped(tmp_path: Path) -> None:
     files = [entry(f"./f{i}.js", data=b"x") for i in range(12)]
     client = FakeClient({"/site/.": tar_bytes(files)})
     with pytest.raises(BuildError, match="more than 10 files and folders"):
-        runtime.extract_dir(client, "fe:1", "/site", site_of(tmp_path), max_members=10)  # type: ignore[arg-type]
+        images.extract_dir(client, "fe:1", "/site", site_of(tmp_path), max_members=10)  # type: ignore[arg-type]
     assert not site_of(tmp_path).exists()
 
 
@@ -239,13 +239,13 @@ def test_damaged_archive_is_a_clear_error(tmp_path: Path) -> None:
     archive = tar_bytes([entry("./index.html", data=b"ok" * 2000)])[:1536]  # cut inside the file data
     client = FakeClient({"/site/.": archive})
     with pytest.raises(BuildError, match="damaged"):
-        runtime.extract_dir(client, "fe:1", "/site", site_of(tmp_path))  # type: ignore[arg-type]
+        images.extract_dir(client, "fe:1", "/site", site_of(tmp_path))  # type: ignore[arg-type]
     assert not site_of(tmp_path).exists()
 
 
 def test_missing_site_folder(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="has no /site folder"):
-        runtime.extract_dir(FakeClient({}), "fe:1", "/site", site_of(tmp_path))  # type: ignore[arg-type]
+        images.extract_dir(FakeClient({}), "fe:1", "/site", site_of(tmp_path))  # type: ignore[arg-type]
 
 
 def test_builds_get_no_swap_on_top_of_their_memory(tmp_path: Path) -> None:
@@ -260,7 +260,7 @@ def test_builds_get_no_swap_on_top_of_their_memory(tmp_path: Path) -> None:
     class Client:
         api = Api()
 
-    runtime.build_image(Client(), tmp_path, "Dockerfile", "x:1", tmp_path / "build.log",  # type: ignore[arg-type]
+    images.build_image(Client(), tmp_path, "Dockerfile", "x:1", tmp_path / "build.log",  # type: ignore[arg-type]
                         memory_bytes=2 * 1024**3)
     assert seen["container_limits"] == {"memory": 2 * 1024**3, "memswap": 2 * 1024**3, "cpushares": 512}
 
@@ -288,7 +288,7 @@ def test_numeric_users_parse_as_runc_does(spec: str, uid: int) -> None:
     user = uids.resolve(spec, None)  # no passwd needed for numbers
     assert user.uid == uid
     assert user.is_root is (uid != 10001)  # 2**32 is outside runc's range: Docker may truncate it to 0
-    assert runtime.is_root_user(spec) is user.is_root
+    assert images.is_root_user(spec) is user.is_root
 
 
 @pytest.mark.parametrize(("spec", "uid"), [
@@ -323,28 +323,28 @@ def test_unresolvable_users_are_refused(spec: str, passwd: bytes | None, problem
 def test_image_uid_reads_passwd_out_of_the_image_without_running_it() -> None:
     archive = tar_bytes([entry("passwd", data=PASSWD)])
     client = FakeClient({"/etc/passwd": archive})
-    assert runtime.image_uid(client, "be:1", "toor").is_root  # type: ignore[arg-type]
+    assert images.image_uid(client, "be:1", "toor").is_root  # type: ignore[arg-type]
     assert client.containers.created[0].removed
-    assert runtime.image_uid(client, "be:1", "app").uid == 10001  # type: ignore[arg-type]
+    assert images.image_uid(client, "be:1", "app").uid == 10001  # type: ignore[arg-type]
     assert len(client.containers.created) == 2  # numbers need no container at all:
-    runtime.image_uid(client, "be:1", "10001")  # type: ignore[arg-type]
+    images.image_uid(client, "be:1", "10001")  # type: ignore[arg-type]
     assert len(client.containers.created) == 2
 
 
 def test_image_uid_refuses_a_linked_passwd() -> None:
     client = FakeClient({"/etc/passwd": tar_bytes([entry("passwd", "sym", link="/etc/other")])})
     with pytest.raises(BuildError, match="is a symbolic link") as raised:
-        runtime.image_uid(client, "be:1", "app")  # type: ignore[arg-type]
+        images.image_uid(client, "be:1", "app")  # type: ignore[arg-type]
     assert "USER 10001" in raised.value.fix
 
 
 def test_image_passwd_is_read_with_a_cap() -> None:
     client = FakeClient({"/etc/passwd": tar_bytes([entry("passwd", data=PASSWD)])})
     with pytest.raises(uids.UserProblem, match="larger than 100 bytes"):
-        runtime.read_image_file(client, "be:1", "/etc/passwd", 100)  # type: ignore[arg-type]
-    assert runtime.read_image_file(FakeClient({}), "be:1", "/etc/passwd", 100) is None  # type: ignore[arg-type]
+        images.read_image_file(client, "be:1", "/etc/passwd", 100)  # type: ignore[arg-type]
+    assert images.read_image_file(FakeClient({}), "be:1", "/etc/passwd", 100) is None  # type: ignore[arg-type]
     with pytest.raises(BuildError, match="the image has no /etc/passwd"):
-        runtime.image_uid(FakeClient({}), "be:1", "app")  # type: ignore[arg-type]
+        images.image_uid(FakeClient({}), "be:1", "app")  # type: ignore[arg-type]
 
 
 # -- the running process, from /proc ---------------------------------------------------------------------

@@ -69,7 +69,7 @@ def test_allow_root_warns_loudly_instead_of_refusing(monkeypatch, tmp_path: Path
     """The decision above the Docker adapter; the refusal itself runs against Docker in test_integration."""
     import pytest
 
-    from portside.adapters import runtime
+    from portside.adapters import images
     from portside.core.errors import BuildError
     from portside.ops import deploy
     from portside.ops.context import Context
@@ -77,7 +77,7 @@ def test_allow_root_warns_loudly_instead_of_refusing(monkeypatch, tmp_path: Path
     said: list[str] = []
     deployer = deploy.Deployer(Context.create(tmp_path), None, CONFIG, tmp_path, _facts(), None, said.append)  # type: ignore[arg-type]
     deployer._client = object()  # type: ignore[assignment]
-    monkeypatch.setattr(runtime, "image_user", lambda _client, _tag: "0")
+    monkeypatch.setattr(images, "image_user", lambda _client, _tag: "0")
     plan = build_plan(CONFIG, _facts(git_ref="x"))
     deployer._check_image_user(CheckImageUser("demo-backend:x", allow_root=True), plan)
     assert "WARNING" in said[0] and "runs as 0" in said[0]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from portside.adapters import certs
-from portside.adapters.gateway import nginx_version
+from portside.adapters.nginx import nginx_version
 from portside.core.config import parse_config
 from portside.core.render.gateway import GatewayInputs, SiteInputs, render_bootstrap, render_gateway, render_site
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from portside.adapters.gateway import port_free
+from portside.adapters.nginx import port_free
 from portside.adapters.probe import get
 
 from .conftest import App, cli, edited, make_app

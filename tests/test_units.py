@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from portside.adapters.gateway import PrivateGateway, nginx_binary
+from portside.adapters.gateway import PrivateGateway
+from portside.adapters.nginx import nginx_binary
 from portside.core.render.export import UnitInputs, render_units
 from portside.ops.context import Paths
 

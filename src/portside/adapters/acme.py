@@ -145,7 +145,7 @@ class AcmeIssuer:
 
     def issue(self, names: tuple[str, ...], out_dir: Path, key_type: str = "ecdsa",
               timeout: float = 90) -> CertPair:
-        from acme import challenges, crypto_util, errors, messages
+        from acme import crypto_util, errors
 
         acme = self._client()
         key_pem = _cert_key(key_type)
@@ -159,31 +159,8 @@ class AcmeIssuer:
         written: list[Path] = []
         challenge_folder(self.webroot)
         try:
-            for authz in order.authorizations:
-                if authz.body.status == messages.STATUS_VALID:
-                    continue  # reused authorization
-                challenge = next((c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01)), None)
-                if challenge is None:
-                    raise CertificateError(f"the CA offers no HTTP-01 challenge for {authz.body.identifier.value}.",
-                                           fix="use a CA that supports HTTP-01")
-                response, validation = challenge.response_and_validation(acme.net.key)
-                path = self.webroot / challenge.chall.path.lstrip("/")
-                path.write_text(validation)
-                path.chmod(0o644)
-                written.append(path)
-                acme.answer_challenge(challenge, response)
-            deadline = dt.datetime.now() + dt.timedelta(seconds=timeout)
-            try:
-                order = acme.poll_and_finalize(order, deadline=deadline)
-            except errors.ValidationError as exc:
-                details = "; ".join(_authz_error(a) for a in exc.failed_authzrs)
-                raise CertificateError(f"the CA could not validate the challenge: {details}.",
-                                       fix="port 80 must reach this gateway from the internet, and the domain's "
-                                       "A/AAAA records must point here ('portside doctor --live' checks both)"
-                                       ) from None
-            except errors.TimeoutError:
-                raise CertificateError("the CA did not finish validating in time.",
-                                       fix="try again later; the site keeps its current certificate") from None
+            self._answer_challenges(acme, order, written)
+            order = _finalize(acme, order, timeout)
         finally:
             for path in written:
                 path.unlink(missing_ok=True)
@@ -195,6 +172,43 @@ class AcmeIssuer:
         (out_dir / "meta.json").write_text(json.dumps({"directory": self.directory_url, "names": list(names),
                                                         "issued_at": time.time()}))
         return pair
+
+    def _answer_challenges(self, acme, order, written: list[Path]) -> None:  # type: ignore[no-untyped-def]
+        """Put each pending authorization's HTTP-01 file in the webroot (noted in ``written``, for removal) and
+        tell the CA it is there."""
+        from acme import challenges, messages
+
+        for authz in order.authorizations:
+            if authz.body.status == messages.STATUS_VALID:
+                continue  # reused authorization
+            challenge = next((c for c in authz.body.challenges if isinstance(c.chall, challenges.HTTP01)), None)
+            if challenge is None:
+                raise CertificateError(f"the CA offers no HTTP-01 challenge for {authz.body.identifier.value}.",
+                                       fix="use a CA that supports HTTP-01")
+            response, validation = challenge.response_and_validation(acme.net.key)
+            path = self.webroot / challenge.chall.path.lstrip("/")
+            path.write_text(validation)
+            path.chmod(0o644)
+            written.append(path)
+            acme.answer_challenge(challenge, response)
+
+
+def _finalize(acme, order, timeout: float):  # type: ignore[no-untyped-def]
+    """Wait for the CA to validate the order and issue, within ``timeout`` seconds; the finished order."""
+    from acme import errors
+
+    deadline = dt.datetime.now() + dt.timedelta(seconds=timeout)
+    try:
+        return acme.poll_and_finalize(order, deadline=deadline)
+    except errors.ValidationError as exc:
+        details = "; ".join(_authz_error(a) for a in exc.failed_authzrs)
+        raise CertificateError(f"the CA could not validate the challenge: {details}.",
+                               fix="port 80 must reach this gateway from the internet, and the domain's "
+                               "A/AAAA records must point here ('portside doctor --live' checks both)"
+                               ) from None
+    except errors.TimeoutError:
+        raise CertificateError("the CA did not finish validating in time.",
+                               fix="try again later; the site keeps its current certificate") from None
 
 
 def _jose_alg(name: str):  # type: ignore[no-untyped-def]
@@ -287,21 +301,28 @@ def preflight(names: tuple[str, ...], webroot: Path, http_port: int,
               caa: str | None = None) -> None:
     """Before asking the CA: each name resolves here, CAA allows the CA, and the challenge path answers
     through the name (a request from this host to its own public name, port 80)."""
-    import secrets
+    _check_resolves_here(names, resolve or _system_resolve, public_ip)
+    if caa:
+        check_caa(names, caa)
+    _check_challenge_path(names, webroot, http_port, fetch or _http_fetch)
+
+
+def _system_resolve(name: str) -> set[str]:
+    try:
+        return {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except socket.gaierror:
+        return set()
+
+
+def _http_fetch(url: str) -> str:
     import urllib.request
 
-    def system_resolve(name: str) -> set[str]:
-        try:
-            return {info[4][0] for info in socket.getaddrinfo(name, None)}
-        except socket.gaierror:
-            return set()
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own domain
+        return response.read().decode()
 
-    def http_fetch(url: str) -> str:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own domain
-            return response.read().decode()
 
-    resolve = resolve or system_resolve
-    fetch = fetch or http_fetch
+def _check_resolves_here(names: tuple[str, ...], resolve: Callable[[str], set[str]], public_ip: str | None) -> None:
+    """Each name has an address, and every address is this host's (or, behind NAT, any when --public-ip)."""
     mine = local_addresses() | ({public_ip} if public_ip else set())
     for name in names:
         addresses = resolve(name)
@@ -314,8 +335,13 @@ def preflight(names: tuple[str, ...], webroot: Path, http_port: int,
             raise CertificateError(f"{name} resolves to {', '.join(foreign)}, which is not this host.",
                                    fix=f"point {name}'s A/AAAA records here (an AAAA record elsewhere breaks "
                                    "validation too: the CA prefers IPv6); behind NAT pass --public-ip")
-    if caa:
-        check_caa(names, caa)
+
+
+def _check_challenge_path(names: tuple[str, ...], webroot: Path, http_port: int,
+                          fetch: Callable[[str], str]) -> None:
+    """A probe file in the challenge folder comes back through each name on ``http_port``."""
+    import secrets
+
     token = secrets.token_urlsafe(16)
     probe = challenge_folder(webroot) / f"portside-preflight-{token}"
     probe.write_text(token)

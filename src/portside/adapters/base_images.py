@@ -25,8 +25,8 @@ import docker
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from portside.adapters.images import build_image, image_exists, try_pull
 from portside.adapters.procs import which
-from portside.adapters.runtime import build_image, image_exists, try_pull
 from portside.core.errors import BuildError, EnvironmentProblem
 
 SUITE = "bookworm"

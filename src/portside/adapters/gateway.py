@@ -9,12 +9,10 @@ A site file that fails ``nginx -t`` never stays in place: the last good file is 
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -22,62 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from portside.adapters import procnet
-from portside.adapters.procs import run, which
+from portside.adapters.nginx import INSTALL_NGINX, nginx_binary, port_free, who_listens
+from portside.adapters.procs import run
 from portside.core.errors import EnvironmentProblem, GatewayError
-from portside.core.render.gateway import GatewayInputs, NginxVersion, render_default_servers, render_gateway
-
-INSTALL_NGINX = "install it: 'sudo apt-get install nginx' (Debian/Ubuntu) or 'sudo dnf install nginx'"
-
-
-def nginx_binary() -> str:
-    """The nginx to use: $PORTSIDE_NGINX if set, else nginx from PATH or /usr/sbin."""
-    override = os.environ.get("PORTSIDE_NGINX")
-    found = (override if os.access(override, os.X_OK) else None) if override else which("nginx")
-    if not found:
-        raise EnvironmentProblem("nginx is not installed.", fix=INSTALL_NGINX)
-    return found
-
-
-def nginx_version(binary: str | None = None) -> NginxVersion:
-    out = run([binary or nginx_binary(), "-v"]).stderr
-    match = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", out)
-    if not match:
-        raise EnvironmentProblem(f"could not read the nginx version from {out.strip()!r}.", fix=INSTALL_NGINX)
-    major, minor, patch = (int(g) for g in match.groups())
-    return (major, minor, patch)
-
-
-def port_free(port: int) -> bool:
-    for family, host in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
-        with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            try:
-                sock.bind((host, port))
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    return False
-                if exc.errno == errno.EADDRNOTAVAIL:  # no IPv6 on this host
-                    continue
-                raise
-    return True
-
-
-def who_listens(port: int) -> str:
-    """Best effort: the process holding a TCP port (from /proc), for error messages."""
-    inodes = {item.inode for item in procnet.listeners() if item.port == port}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    name = Path(f"/proc/{pid}/comm").read_text().strip()
-                    return f"{name} (PID {pid})"
-        except OSError:
-            continue
-    return "another program"
+from portside.core.render.gateway import GatewayInputs, render_default_servers, render_gateway
 
 
 class Gateway(Protocol):
@@ -106,7 +52,7 @@ class _SiteFiles:
     def last_good(self, app: str) -> Path:
         return self.backup_dir / f"{app}.conf.last-good"
 
-    def swap_in(self, app: str, text: str, test: callable) -> None:  # type: ignore[valid-type]
+    def swap_in(self, app: str, text: str, test: Callable[[], None]) -> None:
         target = self.site_file(app)
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         previous = target.read_text() if target.exists() else None
@@ -139,12 +85,44 @@ class _SiteFiles:
             self.site_file(app).unlink(missing_ok=True)
 
 
+class _SiteGateway:
+    """What both gateways do with a site file: swap it in behind ``nginx -t`` and reload, take it out, or put
+    the last good one back."""
+
+    files: _SiteFiles
+
+    def config_test(self) -> None:
+        raise NotImplementedError
+
+    def reload(self) -> None:
+        raise NotImplementedError
+
+    def _reload_if_serving(self) -> None:
+        """After a removal or restore: reload, if this gateway serves at all."""
+        self.reload()
+
+    def site_file(self, app: str) -> Path:
+        return self.files.site_file(app)
+
+    def deploy_site(self, app: str, text: str) -> None:
+        self.files.swap_in(app, text, self.config_test)
+        self.reload()
+
+    def remove_site(self, app: str) -> None:
+        self.site_file(app).unlink(missing_ok=True)
+        self._reload_if_serving()
+
+    def restore_site(self, app: str) -> None:
+        self.files.restore(app)
+        self._reload_if_serving()
+
+
 # The master (root, or the service user) reads the config and opens the logs; the workers (www-data when the
 # master is root) only write their temp files under tmp/, so the way there is o+x and nothing is o+r.
 PREFIX_MODES = {"": 0o711, "tmp": 0o711, "sites": 0o700, "logs": 0o700, "last-good": 0o700}
 
 
-class PrivateGateway:
+class PrivateGateway(_SiteGateway):
     """portside's own nginx master process, under <state>/gateway."""
 
     mode = "private"
@@ -163,9 +141,6 @@ class PrivateGateway:
     @property
     def pid_file(self) -> Path:
         return self.prefix / "nginx.pid"
-
-    def site_file(self, app: str) -> Path:
-        return self.files.site_file(app)
 
     def master_pid(self) -> int | None:
         try:
@@ -246,17 +221,8 @@ class PrivateGateway:
             return
         _reload_and_wait(pid, lambda: os.kill(pid, signal.SIGHUP), f"{self.prefix}/logs/error.log")
 
-    def deploy_site(self, app: str, text: str) -> None:
-        self.files.swap_in(app, text, self.config_test)
-        self.reload()
-
-    def remove_site(self, app: str) -> None:
-        self.site_file(app).unlink(missing_ok=True)
-        if self.master_pid() is not None:
-            self.reload()
-
-    def restore_site(self, app: str) -> None:
-        self.files.restore(app)
+    def _reload_if_serving(self) -> None:
+        """Not while the master is down: it starts on the next deploy, with whatever sites are in place."""
         if self.master_pid() is not None:
             self.reload()
 
@@ -269,7 +235,7 @@ class PrivateGateway:
         self._ports_file().unlink(missing_ok=True)
 
 
-class SystemGateway:
+class SystemGateway(_SiteGateway):
     """The OS nginx: /etc/nginx/conf.d/portside-<app>.conf, ``nginx -t``, reload."""
 
     mode = "system"
@@ -280,9 +246,6 @@ class SystemGateway:
         self.files = _SiteFiles(conf_dir, state_backup, "portside-")
         self.https = https
         self.pid_file = pid_file
-
-    def site_file(self, app: str) -> Path:
-        return self.files.site_file(app)
 
     def prepare(self) -> list[str]:
         """Checks conf.d exists; adds catch-all servers unless the system nginx has its own default server."""
@@ -318,18 +281,6 @@ class SystemGateway:
             send()  # raises with the advice to start nginx
             return
         _reload_and_wait(pid, send, "/var/log/nginx/error.log")
-
-    def deploy_site(self, app: str, text: str) -> None:
-        self.files.swap_in(app, text, self.config_test)
-        self.reload()
-
-    def remove_site(self, app: str) -> None:
-        self.site_file(app).unlink(missing_ok=True)
-        self.reload()
-
-    def restore_site(self, app: str) -> None:
-        self.files.restore(app)
-        self.reload()
 
 
 def _reload_and_wait(pid: int, send: Callable[[], None], error_log: str) -> None:

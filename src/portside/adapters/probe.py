@@ -44,8 +44,14 @@ def get(url: str, ca: Path | None = None, method: str = "GET", body: bytes | Non
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
+    return _exchange(conn, method, path, body, headers or {})
+
+
+def _exchange(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None,
+              headers: dict[str, str]) -> Response:
+    """One request on ``conn`` and its whole response; the connection is closed after."""
     try:
-        conn.request(method, path, body=body, headers=headers or {})
+        conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
     finally:
@@ -123,12 +129,7 @@ def through_gateway(server_name: str, port: int, path: str, tls: bool, timeout: 
         conn = _PinnedHTTPS(address, port, server_name, context, timeout)
     else:
         conn = http.client.HTTPConnection(address, port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers={"Host": server_name if port in (80, 443) else f"{server_name}:{port}"})
-        response = conn.getresponse()
-        return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
-    finally:
-        conn.close()
+    return _exchange(conn, "GET", path, None, {"Host": server_name if port in (80, 443) else f"{server_name}:{port}"})
 
 
 def replica_healthy(port: int, path: str) -> bool:

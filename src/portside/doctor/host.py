@@ -44,7 +44,7 @@ def check_listeners(listeners: list[tuple[str, int]] | None = None) -> list[Find
 
 def check_containers() -> list[Finding]:
     """PS103/PS104: Docker ports published on all interfaces; HS302: containers running as root."""
-    from portside.adapters import runtime
+    from portside.adapters import images, runtime
     from portside.core.errors import EnvironmentProblem
 
     try:
@@ -72,7 +72,7 @@ def check_containers() -> list[Finding]:
                     found.append(Finding("PS108", "error", f"image of container {name}",
                                          f"{match.group(1)} in {container.attrs['Config'].get('Image')}"))
             user = container.attrs["Config"].get("User") or ""
-            if runtime.is_root_user(user):
+            if images.is_root_user(user):
                 found.append(Finding("HS302", "warning", f"container {name}", f"{name} ({user or 'no USER'})"))
     finally:
         client.close()

@@ -29,46 +29,18 @@ def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
               resolve: Callable[[str], set[str]] | None = None, http_port: int | None = None,
               connect_to: str | None = None) -> list[Finding]:
     """UR401-UR406: redirect, certificate, HSTS, port 80, DNS, WebSocket upgrade of a running site."""
-    from portside.adapters.acme import local_addresses
-
     parts = urlsplit(url if "://" in url else f"https://{url}")
     host = parts.hostname or ""
     https_port = parts.port or 443
     http_port = http_port or (80 if https_port == 443 else None)
     found = []
     if resolve is not None or host not in ("localhost", "127.0.0.1"):
-        try:
-            addresses = resolve(host) if resolve else {str(i[4][0]) for i in socket.getaddrinfo(host, None)}
-        except socket.gaierror:
-            addresses = set()
-        foreign = sorted(addresses - local_addresses())
-        if not addresses or foreign:
-            found.append(Finding("UR405", "error", host, f"{host} -> {', '.join(foreign) or 'no A/AAAA record'}"))
+        found += _check_dns(host, resolve)
     if http_port:
-        try:
-            plain = f"http://{host}/" if http_port == 80 else f"http://{host}:{http_port}/"
-            r = probe.get(plain, timeout=5)
-            location = r.headers.get("location", "")
-            if r.status not in (301, 308) or not location.startswith("https://"):
-                found.append(Finding("UR401", "error", plain, f"{plain} (HTTP {r.status})"))
-        except OSError:
-            found.append(Finding("UR404", "error", plain, f"{host}:{http_port}"))
-    context = ssl.create_default_context(cafile=str(ca) if ca else None)
-    try:
-        with socket.create_connection((connect_to or host, https_port), timeout=5) as raw, \
-                context.wrap_socket(raw, server_hostname=host) as tls:
-            cert = tls.getpeercert() or {}
-        expires = dt.datetime.strptime(str(cert["notAfter"]), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=dt.UTC)
-        days = (expires - dt.datetime.now(dt.UTC)).days
-        if days < 14:
-            found.append(Finding("UR402", "error" if days < 3 else "warning", f"https://{host}:{https_port}/",
-                                 f"{host}: expires in {days} days"))
-    except ssl.SSLCertVerificationError as exc:
-        found.append(Finding("UR402", "error", f"https://{host}:{https_port}/",
-                             f"{host}: {exc.verify_message} (incomplete chain, wrong name or untrusted)"))
-        return found
-    except OSError as exc:
-        found.append(Finding("UR402", "error", f"https://{host}:{https_port}/", f"{host}: {exc}"))
+        found += _check_redirect(host, http_port)
+    certificate, connected = _check_certificate(host, https_port, ca, connect_to)
+    found += certificate
+    if not connected:
         return found
     if connect_to:
         r = probe.through_gateway(host, https_port, "/", tls=True, timeout=5, address=connect_to)
@@ -83,6 +55,54 @@ def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
             found.append(Finding("UR406", "warning", f"wss://{host}:{https_port}{ws_path}",
                                  f"{ws_path}: {exc}"))
     return found
+
+
+def _check_dns(host: str, resolve: Callable[[str], set[str]] | None) -> list[Finding]:
+    """UR405: the host has an address, and every one is this host's."""
+    from portside.adapters.acme import local_addresses
+
+    try:
+        addresses = resolve(host) if resolve else {str(i[4][0]) for i in socket.getaddrinfo(host, None)}
+    except socket.gaierror:
+        addresses = set()
+    foreign = sorted(addresses - local_addresses())
+    if not addresses or foreign:
+        return [Finding("UR405", "error", host, f"{host} -> {', '.join(foreign) or 'no A/AAAA record'}")]
+    return []
+
+
+def _check_redirect(host: str, http_port: int) -> list[Finding]:
+    """UR401: plain HTTP redirects to HTTPS; UR404: plain HTTP answers at all."""
+    plain = f"http://{host}/" if http_port == 80 else f"http://{host}:{http_port}/"
+    try:
+        r = probe.get(plain, timeout=5)
+    except OSError:
+        return [Finding("UR404", "error", plain, f"{host}:{http_port}")]
+    location = r.headers.get("location", "")
+    if r.status not in (301, 308) or not location.startswith("https://"):
+        return [Finding("UR401", "error", plain, f"{plain} (HTTP {r.status})")]
+    return []
+
+
+def _check_certificate(host: str, https_port: int, ca: Path | None,
+                       connect_to: str | None) -> tuple[list[Finding], bool]:
+    """UR402: the certificate verifies for the host and does not expire within 14 days; whether TLS connected."""
+    where = f"https://{host}:{https_port}/"
+    context = ssl.create_default_context(cafile=str(ca) if ca else None)
+    try:
+        with socket.create_connection((connect_to or host, https_port), timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname=host) as tls:
+            cert = tls.getpeercert() or {}
+        expires = dt.datetime.strptime(str(cert["notAfter"]), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=dt.UTC)
+    except ssl.SSLCertVerificationError as exc:
+        return [Finding("UR402", "error", where,
+                        f"{host}: {exc.verify_message} (incomplete chain, wrong name or untrusted)")], False
+    except OSError as exc:
+        return [Finding("UR402", "error", where, f"{host}: {exc}")], False
+    days = (expires - dt.datetime.now(dt.UTC)).days
+    if days < 14:
+        return [Finding("UR402", "error" if days < 3 else "warning", where, f"{host}: expires in {days} days")], True
+    return [], True
 
 
 def run_live(target: str | None, ca: Path | None = None, ws_path: str | None = None,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import docker
 
-from portside.adapters import runtime
+from portside.adapters import images, runtime
 from portside.adapters.base_images import BaseImageBuilder, resolve_base
 from portside.core.config import PortsideConfig
 from portside.core.errors import BuildError
@@ -38,7 +38,7 @@ def check_images(config: PortsideConfig, app_dir: Path, cache_dir: Path, say: Ca
     def build(role: str, folder: str, dockerfile: str, kind: str) -> str:
         tag = f"portside-check/{config.app.name}-{role}:latest"
         say(f"building the {role} image from {folder}/{dockerfile}")
-        runtime.build_image(client, app_dir / folder, dockerfile, tag, logs / f"{role}.log",
+        images.build_image(client, app_dir / folder, dockerfile, tag, logs / f"{role}.log",
                             buildargs={"BASE_IMAGE": base(kind)}, labels={CHECK_LABEL: config.app.name},
                             memory_bytes=2 * 1024**3, what=f"{role} image")
         return tag
@@ -60,7 +60,7 @@ def check_images(config: PortsideConfig, app_dir: Path, cache_dir: Path, say: Ca
 def _check_site(client: docker.DockerClient, tag: str) -> str:
     with tempfile.TemporaryDirectory(prefix="portside-check-site-") as tmp:
         site = Path(tmp) / "site"
-        runtime.extract_dir(client, tag, "/site", site)
+        images.extract_dir(client, tag, "/site", site)
         if not (site / "index.html").is_file():
             raise BuildError(f"the frontend build has no index.html (in {tag}:/site).",
                              fix="check frontend.output_dir and that the build writes index.html")
@@ -71,7 +71,7 @@ def _check_site(client: docker.DockerClient, tag: str) -> str:
 def _check_backend(client: docker.DockerClient, config: PortsideConfig, app_dir: Path, tag: str) -> list[str]:
     be = config.backend
     assert be is not None
-    user = runtime.image_uid(client, tag, runtime.image_user(client, tag))
+    user = images.image_uid(client, tag, images.image_user(client, tag))
     if user.is_root and not be.allow_root:
         raise BuildError(f"the backend image {tag} runs as {user.describe()}.",
                          fix="add a non-root user to the Dockerfile ('RUN useradd --uid 10001 app' then "

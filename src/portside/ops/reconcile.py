@@ -21,7 +21,7 @@ import docker
 import docker.errors
 
 from portside.adapters import probe, runtime
-from portside.adapters.gateway import nginx_version
+from portside.adapters.nginx import nginx_version
 from portside.adapters.probe import replica_healthy
 from portside.adapters.store import Release, Store, app_lock, now
 from portside.core import health
