@@ -65,7 +65,7 @@ def _read_keys(files: list[Path]) -> tuple[str, ...]:
 
 
 def _print_plan(plan: Any, title: str) -> None:
-    from portside.cli.main import out
+    from portside.cli.app import out
 
     out.print(title, highlight=False)
     number = 0
@@ -107,7 +107,7 @@ def setup(
     5. the portside service unit
     Run it again at any time: it changes only what differs ('0 changes' when all is in place).
     """
-    from portside.cli.main import _guard, _say, err
+    from portside.cli.app import _guard, _say, err
     from portside.core.errors import ConfigError
     from portside.server.model import USER_NAME, Settings
 
@@ -132,7 +132,7 @@ def setup(
 
 
 def _setup(host: Any, settings: Any, dry_run: bool) -> int:
-    from portside.cli.main import _say
+    from portside.cli.app import _say
     from portside.server.apply import Runner
     from portside.server.plan import build_plan, gather, with_invoking_user
     from portside.server.sshd_proof import PERFORMERS
@@ -158,7 +158,7 @@ def _setup(host: Any, settings: Any, dry_run: bool) -> int:
 
 
 def _undo(host: Any, settings: Any, dry_run: bool, remove_users: bool) -> int:
-    from portside.cli.main import _say
+    from portside.cli.app import _say
     from portside.server.apply import Runner
     from portside.server.plan import gather
     from portside.server.sshd_proof import PERFORMERS
@@ -191,7 +191,7 @@ def check(
 
     from rich.markup import escape
 
-    from portside.cli.main import _guard, err, out
+    from portside.cli.app import _guard, err, out
     from portside.doctor import default_lang, exit_code
     from portside.doctor.hardening import check_hardening
 
