@@ -43,7 +43,7 @@ def test_build_log_tails_stay_text(capsys) -> None:  # type: ignore[no-untyped-d
     import pytest
     import typer
 
-    from portside.cli.main import _fail
+    from portside.cli.app import _fail
     from portside.core.errors import BuildError
 
     tail = "npm ERR! :x: missing [bold]dep[/]\n\x1b[31mred\x1b[0m \x1b]0;owned\x07done\r\n"

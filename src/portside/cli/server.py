@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from portside.cli.app import _guard, _say, err, out
+
 server_app = typer.Typer(help="The server itself: 'setup' hardens a fresh Debian/Ubuntu VPS for portside "
                               "without locking you out; 'check' proves it, read-only.", no_args_is_help=True)
 
@@ -65,7 +67,6 @@ def _read_keys(files: list[Path]) -> tuple[str, ...]:
 
 
 def _print_plan(plan: Any, title: str) -> None:
-    from portside.cli.main import out
 
     out.print(title, highlight=False)
     number = 0
@@ -107,7 +108,6 @@ def setup(
     5. the portside service unit
     Run it again at any time: it changes only what differs ('0 changes' when all is in place).
     """
-    from portside.cli.main import _guard, _say, err
     from portside.core.errors import ConfigError
     from portside.server.model import USER_NAME, Settings
 
@@ -132,7 +132,6 @@ def setup(
 
 
 def _setup(host: Any, settings: Any, dry_run: bool) -> int:
-    from portside.cli.main import _say
     from portside.server.apply import Runner
     from portside.server.plan import build_plan, gather, with_invoking_user
     from portside.server.sshd_proof import PERFORMERS
@@ -158,7 +157,6 @@ def _setup(host: Any, settings: Any, dry_run: bool) -> int:
 
 
 def _undo(host: Any, settings: Any, dry_run: bool, remove_users: bool) -> int:
-    from portside.cli.main import _say
     from portside.server.apply import Runner
     from portside.server.plan import gather
     from portside.server.sshd_proof import PERFORMERS
@@ -191,7 +189,6 @@ def check(
 
     from rich.markup import escape
 
-    from portside.cli.main import _guard, err, out
     from portside.doctor import default_lang, exit_code
     from portside.doctor.hardening import check_hardening
 

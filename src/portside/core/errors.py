@@ -7,13 +7,60 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from enum import IntEnum
 from pathlib import Path
+
+
+class ExitStatus(IntEnum):
+    """portside's exit statuses. The numbers never change (scripts depend on them); README "Exit codes" lists
+    them with these meanings (tested)."""
+
+    SUCCESS = 0
+    UNEXPECTED = 1
+    CONFIG = 2
+    ENVIRONMENT = 3
+    BUILD = 4
+    DEPLOY = 5
+    GATEWAY = 6
+    CERTIFICATE = 7
+    LOCK_HELD = 8
+    NOT_LIVE = 9
+    INTERRUPTED = 130
+    # 'portside doctor' and 'portside server check' report findings with 1 and 2 (aliases, see DOCTOR_MEANINGS)
+    DOCTOR_WARNINGS = 1
+    DOCTOR_ERRORS = 2
+
+    @property
+    def meaning(self) -> str:
+        return EXIT_MEANINGS[self]
+
+
+EXIT_MEANINGS = {
+    ExitStatus.SUCCESS: "success",
+    ExitStatus.UNEXPECTED: "unexpected error (see the log file named in the message)",
+    ExitStatus.CONFIG: "configuration error (portside.toml or command-line input)",
+    ExitStatus.ENVIRONMENT: "environment problem: Docker, nginx or another required part missing or not running",
+    ExitStatus.BUILD: "build failed (frontend or backend image)",
+    ExitStatus.DEPLOY: "deploy failed (new release unhealthy or could not start); the previous release keeps serving",
+    ExitStatus.GATEWAY: "gateway error (nginx config rejected or nginx would not start/reload); last good config kept",
+    ExitStatus.CERTIFICATE: "certificate error",
+    ExitStatus.LOCK_HELD: "another portside run holds the app's lock",
+    ExitStatus.NOT_LIVE: "'portside status': an app is DOWN or DEGRADED",
+    ExitStatus.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+DOCTOR_MEANINGS = {
+    ExitStatus.SUCCESS: "no problems (info notes allowed)",
+    ExitStatus.DOCTOR_WARNINGS: "warnings only",
+    ExitStatus.DOCTOR_ERRORS: "at least one error",
+}
+"""What 'portside doctor' and 'portside server check' mean by their exit statuses (README "Exit codes")."""
 
 
 class PortsideError(Exception):
     """Base of every error portside raises on purpose."""
 
-    exit_code = 1
+    exit_code = ExitStatus.UNEXPECTED
 
     def __init__(self, message: str, fix: str = "", detail: str = "") -> None:
         super().__init__(message)
@@ -26,7 +73,7 @@ class PortsideError(Exception):
 
 
 class ConfigError(PortsideError):
-    exit_code = 2
+    exit_code = ExitStatus.CONFIG
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
@@ -39,27 +86,27 @@ class ConfigError(PortsideError):
 class EnvironmentProblem(PortsideError):
     """A part portside needs (Docker, nginx, debootstrap) is missing or not running."""
 
-    exit_code = 3
+    exit_code = ExitStatus.ENVIRONMENT
 
 
 class BuildError(PortsideError):
-    exit_code = 4
+    exit_code = ExitStatus.BUILD
 
 
 class DeployError(PortsideError):
-    exit_code = 5
+    exit_code = ExitStatus.DEPLOY
 
 
 class GatewayError(PortsideError):
-    exit_code = 6
+    exit_code = ExitStatus.GATEWAY
 
 
 class CertificateError(PortsideError):
-    exit_code = 7
+    exit_code = ExitStatus.CERTIFICATE
 
 
 class LockHeld(PortsideError):
-    exit_code = 8
+    exit_code = ExitStatus.LOCK_HELD
 
 
 def disk_full(exc: BaseException, where: Path | None, outcome: str = "") -> EnvironmentProblem | None:
@@ -76,17 +123,3 @@ def disk_full(exc: BaseException, where: Path | None, outcome: str = "") -> Envi
     return EnvironmentProblem(f"no space left on {shown}{writing}" + (f"; {outcome}" if outcome else "") + ".",
                               fix=f"free space there ('df -h {place or '<state dir>'}' shows what is left), "
                               "then run the command again")
-
-
-EXIT_CODES = {
-    0: "success",
-    1: "unexpected error (see the log file named in the message)",
-    2: "configuration error (portside.toml or command-line input)",
-    3: "environment problem: Docker, nginx or another required part missing or not running",
-    4: "build failed (frontend or backend image)",
-    5: "deploy failed (new release unhealthy or could not start); the previous release keeps serving",
-    6: "gateway error (nginx config rejected or nginx would not start/reload); last good config kept",
-    7: "certificate error",
-    8: "another portside run holds the app's lock",
-    9: "'portside status': an app is DOWN or DEGRADED",
-}

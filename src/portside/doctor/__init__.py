@@ -12,6 +12,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from portside.core.errors import ExitStatus
 from portside.doctor.messages import CHECKS, NOTES
 
 SEVERITIES = ("error", "warning", "info")
@@ -61,13 +62,14 @@ def default_lang() -> str:
     return "ko" if current.lower().startswith("ko") else "en"
 
 
-def exit_code(findings: list[Finding]) -> int:
-    """0 clean, 1 warnings only, 2 errors (documented in --help and the README)."""
+def exit_code(findings: list[Finding]) -> ExitStatus:
+    """SUCCESS clean, DOCTOR_WARNINGS warnings only, DOCTOR_ERRORS errors (core.errors.DOCTOR_MEANINGS; documented
+    in --help and the README)."""
     if any(f.severity == "error" for f in findings):
-        return 2
+        return ExitStatus.DOCTOR_ERRORS
     if any(f.severity == "warning" for f in findings):
-        return 1
-    return 0
+        return ExitStatus.DOCTOR_WARNINGS
+    return ExitStatus.SUCCESS
 
 
 def sarif(findings: list[Finding], lang: str = "en") -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import docker
 
-from portside.adapters import runtime
+from portside.adapters import images, runtime
 from portside.adapters.base_images import BaseImageBuilder, resolve_base
 from portside.core.config import PortsideConfig
 from portside.core.errors import BuildError
@@ -36,7 +36,7 @@ def build_image(client: docker.DockerClient, ctx: Context, action: BuildImage, p
                 say: Callable[[str], None], progress: Callable[[str], None]) -> str:
     """Builds the image (its log under the app's logs folder); returns its tag."""
     started = time.monotonic()
-    result = runtime.build_image(
+    result = images.build_image(
         client, action.context, action.dockerfile, action.tag,
         ctx.paths.app_dir(plan.app) / "logs" / f"build-{plan.release}-{action.role}.log",
         buildargs={"BASE_IMAGE": base} if base else {},
@@ -51,7 +51,7 @@ def build_image(client: docker.DockerClient, ctx: Context, action: BuildImage, p
 
 def check_image_user(client: docker.DockerClient, action: CheckImageUser, say: Callable[[str], None]) -> None:
     """An image that runs as root is refused (or, with backend.allow_root, warned about)."""
-    user = runtime.image_uid(client, action.tag, runtime.image_user(client, action.tag))
+    user = images.image_uid(client, action.tag, images.image_user(client, action.tag))
     if not user.is_root:
         return
     shown = user.describe()

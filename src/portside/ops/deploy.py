@@ -17,7 +17,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from portside.adapters import certs, probe, runtime
+from portside.adapters import certs, images, probe, runtime
 from portside.adapters.gateway import Gateway
 from portside.adapters.store import Release, Store, now
 from portside.core.certs import http_only_config
@@ -171,7 +171,7 @@ class Deployer:
         self.run.cert = certs.ensure_leaf(ca, self.ctx.paths.certs(plan.app), action.names)
 
     def _extract_site(self, action: ExtractSite, plan: Plan) -> None:
-        runtime.extract_dir(self.client, action.tag, "/site", action.dest)  # replaces dest only if all passed
+        images.extract_dir(self.client, action.tag, "/site", action.dest)  # replaces dest only if all passed
         if not (action.dest / "index.html").is_file():
             raise BuildError(f"the frontend build has no index.html (in {action.tag}:/site).",
                              fix="check frontend.output_dir and that the build writes index.html")
@@ -182,7 +182,7 @@ class Deployer:
         env = runtime_env(self.config, self.app_dir) | {"PORTSIDE_RELEASE": str(plan.release)}
         backend = self.config.backend
         assert backend is not None  # StartReplicas is planned only for a backend
-        check = runtime.health_check(self.client, action.tag, action.port, backend.health_path,
+        check = images.health_check(self.client, action.tag, action.port, backend.health_path,
                                      backend.health_timeout)
         if check is None:
             self.say("  note: the image has no curl, wget, python3 or node for Docker's health check; "

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from portside.adapters.gateway import nginx_version
 from portside.adapters.git import source_ref
+from portside.adapters.nginx import nginx_version
 from portside.adapters.probe import replica_healthy
 from portside.adapters.store import Release, Store
 from portside.core.config import PortsideConfig, read_env_file

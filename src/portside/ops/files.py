@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from portside.adapters.gateway import nginx_version
+from portside.adapters.nginx import nginx_version
 from portside.core.config import CONFIG_NAME, load_config
 from portside.core.detect import Backend, detect, detect_backend, detect_frontend, project_name
 from portside.core.errors import ConfigError, EnvironmentProblem

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from portside.adapters.gateway import nginx_version
+from portside.adapters.nginx import nginx_version
 from portside.adapters.store import Release, Store
 from portside.core.config import PortsideConfig
 from portside.core.errors import ConfigError
