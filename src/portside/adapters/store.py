@@ -9,16 +9,19 @@ import os
 import pwd
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from portside.core.errors import LockHeld
+from portside.core.errors import LockHeld, StateTooNew
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS apps (
+# Every table portside keeps, as it was when versions began (migration 1): the apps, their releases and audit
+# record; the pipeline queue, webhook deliveries and hook secrets (ops/pipelines); each app's health and events
+# (ops/reconcile); replicas being drained (ops/drain); certificate renewal state (ops/renewal).
+TABLES_V1 = (
+    """CREATE TABLE IF NOT EXISTS apps (
     name TEXT PRIMARY KEY,
     app_dir TEXT NOT NULL,
     gateway_mode TEXT NOT NULL,
@@ -26,8 +29,8 @@ CREATE TABLE IF NOT EXISTS apps (
     https_port INTEGER,
     current_release INTEGER,
     updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS releases (
+)""",
+    """CREATE TABLE IF NOT EXISTS releases (
     app TEXT NOT NULL,
     number INTEGER NOT NULL,
     created_at TEXT NOT NULL,
@@ -41,8 +44,8 @@ CREATE TABLE IF NOT EXISTS releases (
     status TEXT NOT NULL,
     config_json TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (app, number)
-);
-CREATE TABLE IF NOT EXISTS audit (
+)""",
+    """CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
     who TEXT NOT NULL,
@@ -51,8 +54,87 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL,
     result TEXT NOT NULL,
     uid INTEGER
-);
-"""
+)""",
+    """CREATE TABLE IF NOT EXISTS pipelines (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    status TEXT NOT NULL,           -- queued running success failed superseded interrupted
+    step TEXT,
+    release INTEGER,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    received_at REAL NOT NULL,      -- monotonic-free wall clock (time.time()) for merge-to-live figures
+    live_at REAL
+)""",
+    """CREATE TABLE IF NOT EXISTS deliveries (
+    provider TEXT NOT NULL,
+    delivery_id TEXT NOT NULL,
+    app TEXT NOT NULL,
+    event TEXT NOT NULL,
+    sha TEXT,
+    received_at TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    pipeline_id INTEGER,
+    PRIMARY KEY (provider, delivery_id, app)
+)""",
+    """CREATE TABLE IF NOT EXISTS hook_secrets (
+    app TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    created_at TEXT NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS app_health (
+    app TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since TEXT NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS app_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS draining (
+    container_id TEXT PRIMARY KEY,
+    app TEXT NOT NULL,
+    release INTEGER NOT NULL,
+    until REAL NOT NULL              -- time.time() when it is stopped
+)""",
+    """CREATE TABLE IF NOT EXISTS cert_state (
+    app TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_attempt TEXT,
+    next_attempt REAL NOT NULL DEFAULT 0,
+    last_renewed TEXT
+)""",
+)
+
+
+def _tables_v1(db: sqlite3.Connection) -> None:
+    """Migration 1. A DB from before versions (user_version 0) holds some of these tables already, as any older
+    portside wrote them: those are kept with their rows, and get the two columns added before versions began."""
+    for statement in TABLES_V1:
+        db.execute(statement)
+    if "config_json" not in _columns(db, "releases"):  # 0.1.0, before rollback existed
+        db.execute("ALTER TABLE releases ADD COLUMN config_json TEXT NOT NULL DEFAULT '{}'")
+    if "uid" not in _columns(db, "audit"):  # before the audit record held the real uid (NULL: unknown)
+        db.execute("ALTER TABLE audit ADD COLUMN uid INTEGER")
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
+# In order; a DB's PRAGMA user_version is the number of them it has had. A schema change is a new one at the end.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_tables_v1,)
 SIDECARS = ("", "-wal", "-shm", "-journal")  # SQLite gives new sidecars the main file's mode
 
 
@@ -84,18 +166,29 @@ class Store:
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(SCHEMA)
-        self._migrate()
+        try:
+            self._migrate(path)
+        except BaseException:
+            self.db.close()
+            raise
 
-    def _migrate(self) -> None:
-        """Bring state written by an older version up to this schema; its rows are kept."""
-        if "config_json" not in self._columns("releases"):  # 0.1.0, before rollback existed
-            self.db.execute("ALTER TABLE releases ADD COLUMN config_json TEXT NOT NULL DEFAULT '{}'")
-        if "uid" not in self._columns("audit"):  # before the audit record held the real uid (NULL: unknown)
-            self.db.execute("ALTER TABLE audit ADD COLUMN uid INTEGER")
+    def _migrate(self, path: Path) -> None:
+        """Apply the migrations this DB has not had, all in one transaction (another process may be doing the
+        same: the version is read again under the write lock). A DB that is current is not written to."""
+        if self._version() == len(MIGRATIONS):
+            return
+        with self.transaction():
+            version = self._version()
+            if version > len(MIGRATIONS):
+                raise StateTooNew(f"{path} was written by a newer portside (state version {version}; this portside "
+                                  f"knows up to {len(MIGRATIONS)}).",
+                                  fix="upgrade portside to the version that wrote it (or newer)")
+            for migration in MIGRATIONS[version:]:
+                migration(self.db)
+            self.db.execute(f"PRAGMA user_version={len(MIGRATIONS)}")
 
-    def _columns(self, table: str) -> set[str]:
-        return {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+    def _version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
         self.db.close()

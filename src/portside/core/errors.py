@@ -62,6 +62,10 @@ class LockHeld(PortsideError):
     exit_code = 8
 
 
+class StateTooNew(PortsideError):
+    """portside's database was written by a newer portside: an older one must not write to it."""
+
+
 def disk_full(exc: BaseException, where: Path | None, outcome: str = "") -> EnvironmentProblem | None:
     """A full filesystem (ENOSPC, a quota, SQLite's 'database or disk is full') as an error that names the place
     and the fix; None for any other error. ``where``: the folder being written (the state dir), if known."""

@@ -28,43 +28,6 @@ from portside.ops.context import Context
 
 STEPS = ("fetch", "build", "test", "release", "verify")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS pipelines (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    app TEXT NOT NULL,
-    ref TEXT NOT NULL,
-    sha TEXT NOT NULL,
-    trigger TEXT NOT NULL,
-    status TEXT NOT NULL,           -- queued running success failed superseded interrupted
-    step TEXT,
-    release INTEGER,
-    error TEXT,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    finished_at TEXT,
-    received_at REAL NOT NULL,      -- monotonic-free wall clock (time.time()) for merge-to-live figures
-    live_at REAL
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    provider TEXT NOT NULL,
-    delivery_id TEXT NOT NULL,
-    app TEXT NOT NULL,
-    event TEXT NOT NULL,
-    sha TEXT,
-    received_at TEXT NOT NULL,
-    decision TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    pipeline_id INTEGER,
-    PRIMARY KEY (provider, delivery_id, app)
-);
-CREATE TABLE IF NOT EXISTS hook_secrets (
-    app TEXT PRIMARY KEY,
-    secret TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-"""
-
-
 @dataclass(frozen=True)
 class Pipeline:
     id: int
@@ -87,7 +50,6 @@ class PipelineStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.db = store.db
-        self.db.executescript(SCHEMA)
 
     # -- secrets ----------------------------------------------------------------------------------
 

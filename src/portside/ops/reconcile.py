@@ -31,29 +31,12 @@ from portside.core.render.gateway import render_site
 from portside.ops.context import Context
 from portside.ops.site import site_inputs
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS app_health (
-    app TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    since TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS app_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    app TEXT NOT NULL,
-    at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-"""
-
 
 class HealthStore:
     """Each app's last known state (so a change is noticed once) and notable events (OOM kills, crashes)."""
 
     def __init__(self, store: Store) -> None:
         self.db: sqlite3.Connection = store.db
-        self.db.executescript(SCHEMA)
 
     def state(self, app: str) -> tuple[str, str] | None:
         row = self.db.execute("SELECT state, since FROM app_health WHERE app=?", (app,)).fetchone()

@@ -23,16 +23,6 @@ from portside.ops.deploy import (
     make_gateway,
 )
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS cert_state (
-    app TEXT PRIMARY KEY,
-    failures INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    last_attempt TEXT,
-    next_attempt REAL NOT NULL DEFAULT 0,
-    last_renewed TEXT
-);
-"""
 BACKOFF_FIRST = 600.0  # seconds; doubles per failure, at most a day: never a tight loop against the CA
 BACKOFF_MAX = 86400.0
 
@@ -45,7 +35,6 @@ class RenewResult:
 
 
 def _state(store: Store, app: str) -> dict[str, Any]:
-    store.db.executescript(SCHEMA)
     row = store.db.execute("SELECT * FROM cert_state WHERE app=?", (app,)).fetchone()
     return dict(row) if row else {"app": app, "failures": 0, "last_error": None, "last_attempt": None,
                                   "next_attempt": 0.0, "last_renewed": None}
