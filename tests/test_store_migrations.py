@@ -148,8 +148,8 @@ def test_a_database_from_before_versions_upgrades_and_keeps_every_row(tmp_path: 
     try:
         assert _user_version(db) == len(MIGRATIONS)
         app = store.app("board")
-        assert app is not None and app["current_release"] == 1 and app["http_port"] == 8080
-        assert [a["name"] for a in store.apps()] == ["board"]
+        assert app is not None and app.current_release == 1 and app.http_port == 8080
+        assert [a.name for a in store.apps()] == ["board"]
         assert store.current("board") == Release("board", 1, "2026-01-01T00:00:00+00:00", SHA[:12], "fe:1", "be:1",
                                                  "e", "c", "server {}", ("127.0.0.1:20001",), "live", "{}")
         assert store.next_release_number("board") == 2
@@ -170,7 +170,7 @@ def test_a_database_from_before_versions_upgrades_and_keeps_every_row(tmp_path: 
         store.upsert_app("shop", tmp_path / "shop", "system", 80, None)
         store.audit("shop", "up", "first", "ok")
         health.event("shop", "crash", "r1-1")
-        assert [a["name"] for a in store.apps()] == ["board", "shop"]
+        assert [a.name for a in store.apps()] == ["board", "shop"]
     finally:
         store.close()
     Store(db).close()  # opening again is a no-op

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from portside.core.errors import LockHeld, StateTooNew
+from portside.core.config import PortsideConfig, load_config
+from portside.core.errors import AppNotRegistered, LockHeld, StateTooNew
 
 # Every table portside keeps, as it was when versions began (migration 1): the apps, their releases and audit
 # record; the pipeline queue, webhook deliveries and hook secrets (ops/pipelines); each app's health and events
@@ -143,6 +144,30 @@ def now() -> str:
 
 
 @dataclass(frozen=True)
+class AppRecord:
+    """An app registered here by its first 'portside up': the admin's folder, and how its gateway listens."""
+
+    name: str
+    app_dir: Path  # the admin's folder on the server, holding its portside.toml
+    gateway_mode: str
+    http_port: int
+    https_port: int | None
+    current_release: int | None
+    updated_at: str
+
+    def config(self) -> PortsideConfig:
+        """The admin's portside.toml in the registered folder: the one place an app's server-owned settings come
+        from (core/ownership.py), never a pushed commit. Raises ConfigError when it is missing or invalid."""
+        return load_config(self.app_dir)
+
+    def url(self, domain: str) -> str:
+        """The app's address through the gateway, e.g. 'https://board.example.com/' or 'http://localhost:8080/'."""
+        if self.https_port:
+            return f"https://{domain}{'' if self.https_port == 443 else f':{self.https_port}'}/"
+        return f"http://{domain}{'' if self.http_port == 80 else f':{self.http_port}'}/"
+
+
+@dataclass(frozen=True)
 class Release:
     app: str
     number: int
@@ -208,12 +233,19 @@ class Store:
             "http_port=excluded.http_port, https_port=excluded.https_port, updated_at=excluded.updated_at",
             (name, str(app_dir), mode, http_port, https_port, now()))
 
-    def app(self, name: str) -> dict[str, Any] | None:
+    def app(self, name: str) -> AppRecord | None:
         row = self.db.execute("SELECT * FROM apps WHERE name=?", (name,)).fetchone()
-        return dict(row) if row else None
+        return _app_record(row) if row else None
 
-    def apps(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.execute("SELECT * FROM apps ORDER BY name")]
+    def registered(self, name: str) -> AppRecord:
+        """The app, or AppNotRegistered (naming the apps that are) when no 'portside up' registered it here."""
+        record = self.app(name)
+        if record is None:
+            raise AppNotRegistered(name, [a.name for a in self.apps()])
+        return record
+
+    def apps(self) -> list[AppRecord]:
+        return [_app_record(r) for r in self.db.execute("SELECT * FROM apps ORDER BY name")]
 
     def next_release_number(self, app: str) -> int:
         row = self.db.execute("SELECT MAX(number) FROM releases WHERE app=?", (app,)).fetchone()
@@ -262,12 +294,14 @@ class Store:
         return [_release(r) for r in rows]
 
     def current(self, app: str) -> Release | None:
-        info = self.app(app)
-        if not info or info["current_release"] is None:
+        record = self.app(app)
+        if record is None or record.current_release is None:
             return None
-        row = self.db.execute("SELECT * FROM releases WHERE app=? AND number=?",
-                              (app, info["current_release"])).fetchone()
-        return _release(row) if row else None
+        return self.release(app, record.current_release)
+
+
+def _app_record(row: sqlite3.Row) -> AppRecord:
+    return AppRecord(**{**dict(row), "app_dir": Path(row["app_dir"])})
 
 
 def _release(row: sqlite3.Row) -> Release:

@@ -36,6 +36,14 @@ class ConfigError(PortsideError):
         return self.message
 
 
+class AppNotRegistered(ConfigError):
+    """No 'portside up' registered this app here."""
+
+    def __init__(self, app: str, registered: list[str]) -> None:
+        super().__init__([f"app {app!r} is not deployed here (registered: {', '.join(registered) or 'none yet'}). "
+                          "Fix: run 'portside up <dir>' for it once; 'portside status' lists the apps"])
+
+
 class EnvironmentProblem(PortsideError):
     """A part portside needs (Docker, nginx, debootstrap) is missing or not running."""
 

@@ -154,19 +154,19 @@ def names_taken(store: Store, app: str, choice: GatewayChoice) -> tuple[tuple[st
 
     taken = []
     for other in store.apps():
-        if other["name"] == app or other["current_release"] is None or other["gateway_mode"] != choice.mode \
-                or other["http_port"] != choice.http_port:
+        if other.name == app or other.current_release is None or other.gateway_mode != choice.mode \
+                or other.http_port != choice.http_port:
             continue
-        release = store.current(other["name"])
+        release = store.current(other.name)
         if release is None or release.config_json == "{}":
             continue
         try:
             recorded = PortsideConfig.model_validate_json(release.config_json)
         except ValueError:  # recorded by a version with other rules: its names are still its names
             data = json.loads(release.config_json)["app"]
-            taken += [(name, other["name"]) for name in (data["domain"], *data.get("aliases", ()))]
+            taken += [(name, other.name) for name in (data["domain"], *data.get("aliases", ()))]
             continue
-        taken += [(name, other["name"]) for name in server_names(recorded)]
+        taken += [(name, other.name) for name in server_names(recorded)]
     return tuple(taken)
 
 
@@ -624,10 +624,8 @@ def rollback(ctx: Context, store: Store, app: str, to: int | None, say: Callable
     from portside.core.errors import ConfigError
     from portside.core.plan import build_rollback_plan
 
-    info = store.app(app)
+    info = store.registered(app)
     current = store.current(app)
-    if info is None:
-        raise ConfigError([f"app {app!r} is not deployed here. Fix: 'portside status' lists the apps"])
     candidates = [r for r in store.releases(app) if r.status in ("retired", "rolled-back", "failed", "live")
                   and ctx.paths.release_dir(app, r.number).exists() and r.config_json != "{}"]
     if to is None:
@@ -646,17 +644,17 @@ def rollback(ctx: Context, store: Store, app: str, to: int | None, say: Callable
     if current is not None and target.number == current.number:
         raise ConfigError([f"{app}: release {to} is already live. Fix: pick another release"])
     config = PortsideConfig.model_validate_json(target.config_json)
-    app_dir = Path(info["app_dir"])
+    app_dir = info.app_dir
     env = runtime_env(config, app_dir)
     facts = Facts(
         app_dir=app_dir, git_ref=target.git_ref, release=target.number,
-        release_dir=ctx.paths.release_dir(app, target.number), gateway_mode=info["gateway_mode"],
-        http_port=info["http_port"], https_port=info["https_port"],
+        release_dir=ctx.paths.release_dir(app, target.number), gateway_mode=info.gateway_mode,
+        http_port=info.http_port, https_port=info.https_port,
         current_release=current.number if current else None, current_ref=current.git_ref if current else None,
         current_config_hash=None, current_env_hash=None, current_healthy=False, env_hash=env_hash(env),
         nginx_version=nginx_version())
     plan = build_rollback_plan(config, facts, target.backend_image)
-    choice = GatewayChoice(info["gateway_mode"], info["http_port"], info["https_port"])
+    choice = GatewayChoice(info.gateway_mode, info.http_port, info.https_port)
     deployer = Deployer(ctx, store, config, app_dir, facts, make_gateway(ctx, choice), say, progress=progress,
                         rollback=True)
     try:

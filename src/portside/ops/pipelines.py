@@ -161,15 +161,13 @@ def _pipeline(row: sqlite3.Row) -> Pipeline:
 def registered_config(store: Store, app: str, ctx: Context | None = None) -> Any:
     """The admin's config of an app registered here (by a first 'portside up'), which must name its repository.
     Server-owned settings come only from here, never from a pushed commit."""
-    info = store.app(app)
-    if info is None:
-        raise ConfigError([f"app {app!r} is not registered here. Fix: run 'portside up <dir>' for it once"])
-    admin_dir = Path(info["app_dir"])
+    record = store.registered(app)
+    admin_dir = record.app_dir
     if ctx is not None and admin_dir.resolve().is_relative_to(ctx.paths.app_dir(app).resolve()):
         raise ConfigError([f"app {app!r} is registered with portside's own checkout ({admin_dir}), so a pushed "
                            "commit would decide server-owned settings. Fix: run 'portside up <your folder>' once "
                            "on the server to register the admin's portside.toml"])
-    config = load_config(admin_dir)
+    config = record.config()
     if not config.deploy.repository:
         raise ConfigError([f"{admin_dir}/portside.toml: deploy.repository is not set. Fix: the git URL (or "
                            "path) portside fetches from, e.g. 'https://gitlab.com/team/board.git'"])
@@ -319,14 +317,14 @@ def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline:
     from portside.core.plan import build_plan
     from portside.ops.deploy import Deployer, choose_gateway, gather_facts, make_gateway
 
-    info = store.app(pipeline.app)
     log = _StepLogger(ctx, pipeline, pipelines, [])
     notify = notify or (lambda _p, _state, _text: None)
     notify(pipeline, "running", f"deploying {pipeline.sha[:12]}")
     try:
         registered = registered_config(store, pipeline.app, ctx)
         assert registered.deploy.repository is not None
-        admin_dir = Path(info["app_dir"])
+        record = store.registered(pipeline.app)
+        admin_dir = record.app_dir
         checkout = ctx.paths.app_dir(pipeline.app) / "src"
         log.enter("fetch")
         fetch(checkout, registered.deploy.repository, pipeline.sha, registered.deploy.branch,
@@ -337,7 +335,7 @@ def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline:
         config = _commit_config(checkout, registered, pipeline.app, log)
         log.masks += secret_values(config, admin_dir)
         with app_lock(ctx.paths.locks, pipeline.app, f"pipeline {pipeline.id}", wait=True):
-            choice = choose_gateway(config, False, info["http_port"], info["https_port"], info["gateway_mode"])
+            choice = choose_gateway(config, False, record.http_port, record.https_port, record.gateway_mode)
             facts = gather_facts(ctx, store, config, checkout, choice, admin_dir=admin_dir)
             plan = build_plan(config, facts)
 
@@ -410,14 +408,14 @@ def clean_orphans(ctx: Context, store: Store) -> list[str]:
     client = runtime.connect()
     try:
         draining = draining_ids(store)
-        for info in store.apps():
+        for record in store.apps():
             try:
-                with app_lock(ctx.paths.locks, info["name"], "portside serve: cleanup"):
-                    live = str((store.app(info["name"]) or info)["current_release"])  # now, not before the lock
+                with app_lock(ctx.paths.locks, record.name, "portside serve: cleanup"):
+                    live = str((store.app(record.name) or record).current_release)  # now, not before the lock
                     # every container of the app (replicas, and the short-lived extract and test containers,
                     # which carry the app's image labels) except the live release's replicas
                     for container in client.containers.list(all=True, filters={
-                            "label": f"{runtime.LABEL_APP}={info['name']}"}):
+                            "label": f"{runtime.LABEL_APP}={record.name}"}):
                         labels = container.labels
                         if container.id in draining:
                             continue  # handed over by a deploy: stopped when its drain is over

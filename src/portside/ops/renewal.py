@@ -47,19 +47,15 @@ def _save(store: Store, state: dict[str, Any]) -> None:
 
 def _live_config(store: Store, app: str) -> PortsideConfig | None:
     """The config of the live release (what is deployed), or, for releases recorded before portside kept
-    it, the app folder's portside.toml."""
-    from pathlib import Path
-
-    from portside.core.config import load_config
-
+    it, the admin's registered portside.toml."""
     release = store.current(app)
     if release is None:
         return None
     if release.config_json != "{}":
         return PortsideConfig.model_validate_json(release.config_json)
-    info = store.app(app)
+    record = store.app(app)
     try:
-        return load_config(Path(info["app_dir"])) if info else None
+        return record.config() if record else None
     except PortsideError:
         return None
 
@@ -69,8 +65,8 @@ def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], 
     from portside.core.render.gateway import server_names
 
     config = _live_config(store, app)
-    info = store.app(app)
-    if config is None or info is None or config.tls.mode is not TlsMode.acme:
+    record = store.app(app)
+    if config is None or record is None or config.tls.mode is not TlsMode.acme:
         return RenewResult(app, "not-acme", "not using tls.mode = 'acme'")
     folder = acme_dir(ctx, app)
     pair = certs.CertPair(folder / "fullchain.pem", folder / "privkey.pem")
@@ -90,7 +86,7 @@ def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], 
     state["last_attempt"] = now()
     try:
         acme_issuer(ctx, config, say).issue(names, folder, config.tls.key_type)
-        gateway = make_gateway(ctx, GatewayChoice(info["gateway_mode"], info["http_port"], info["https_port"]))
+        gateway = make_gateway(ctx, GatewayChoice(record.gateway_mode, record.http_port, record.https_port))
         gateway.config_test()
         gateway.reload()  # same file paths, new contents: a reload serves the new certificate, no restart
     except PortsideError as exc:
@@ -115,29 +111,27 @@ def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], 
 
 
 def renew_all(ctx: Context, store: Store, say: Callable[[str], None], force: bool = False) -> list[RenewResult]:
-    return [renew_app(ctx, store, info["name"], say, force) for info in store.apps()
-            if info["current_release"] is not None]
+    return [renew_app(ctx, store, record.name, say, force) for record in store.apps()
+            if record.current_release is not None]
 
 
 def cert_rows(ctx: Context, store: Store) -> list[dict[str, Any]]:
     """For 'portside certs' and 'status': every app's certificate, expiry, next renewal, last failure."""
     rows = []
-    for info in store.apps():
-        config = _live_config(store, info["name"])
+    for record in store.apps():
+        config = _live_config(store, record.name)
         if config is None or config.tls.mode is TlsMode.off:
             continue
         if config.tls.mode is TlsMode.acme:
-            path = acme_dir(ctx, info["name"]) / "fullchain.pem"
+            path = acme_dir(ctx, record.name) / "fullchain.pem"
         elif config.tls.mode is TlsMode.self_signed:
-            path = ctx.paths.certs(info["name"]) / "fullchain.pem"
+            path = ctx.paths.certs(record.name) / "fullchain.pem"
         else:
-            from pathlib import Path
-
-            path = (Path(info["app_dir"]) / (config.tls.cert or "")).resolve()
+            path = (record.app_dir / (config.tls.cert or "")).resolve()
         cert = read_cert(path)
-        state = _state(store, info["name"])
+        state = _state(store, record.name)
         rows.append({
-            "app": info["name"], "mode": config.tls.mode.value,
+            "app": record.name, "mode": config.tls.mode.value,
             "names": list(cert.names) if cert else [], "issuer": cert.issuer if cert else None,
             "expires": cert.not_after.isoformat() if cert else None,
             "renews": cert.renew_at.isoformat() if cert and config.tls.mode is TlsMode.acme else None,

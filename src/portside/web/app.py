@@ -24,7 +24,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from portside.adapters.notify import Notifier
 from portside.adapters.store import Store
-from portside.core.config import load_config
 from portside.core.errors import PortsideError
 from portside.core.hooks import (
     MAX_BODY,
@@ -201,9 +200,9 @@ def _accept(store: Store, pipelines: PipelineStore, app: str, delivery: Delivery
     if earlier is not None:
         return JSONResponse({"status": "duplicate", "reason": f"delivery {delivery.delivery_id} was already "
                              f"handled: {earlier['reason']}", "pipeline": earlier["pipeline_id"]}, status_code=200)
-    info = store.app(app)
+    record = store.registered(app)  # a delivery is authenticated with the app's secret: the app is registered
     try:
-        branch = load_config(_app_dir(info)).deploy.branch
+        branch = record.config().deploy.branch
     except PortsideError:
         branch = "main"
     decision = decide(delivery, branch)
@@ -292,12 +291,6 @@ def ensure_admin_token(ctx: Context) -> str:
         os.fchmod(handle.fileno(), 0o600)
         handle.write(token + "\n")
     return token
-
-
-def _app_dir(info: dict[str, Any]) -> Any:
-    from pathlib import Path
-
-    return Path(info["app_dir"])
 
 
 def serve(ctx: Context, host: str, port: int, say: Any) -> None:
