@@ -31,7 +31,8 @@ path = "site"
     (8080, None, "http://board.example.com:8080/"),
 ])
 def test_the_url_goes_through_the_gateways_port(http: int, https: int | None, url: str) -> None:
-    record = AppRecord("board", Path("/srv/board"), "private", http, https, None, "2026-01-01T00:00:00+00:00")
+    record = AppRecord("board", Path("/srv/board"), "private", http, https, None, "2026-01-01T00:00:00+00:00",
+                       Path("/var/lib/portside/apps/board"))
     assert record.url("board.example.com") == url
 
 
@@ -54,4 +55,16 @@ def test_an_unregistered_app_is_one_error_naming_the_registered_ones(tmp_path: P
     store.upsert_app("board", tmp_path, "private", 8080, None)
     with pytest.raises(ConfigError, match=r"\(registered: board\)\. Fix: run 'portside up <dir>'"):
         store.registered("shop")
+    store.close()
+
+
+def test_portsides_own_checkout_is_never_where_a_config_comes_from(tmp_path: Path) -> None:
+    """Every reader (status, notifications, renewal, pipelines) gets the config from AppRecord.config."""
+    store = Store(tmp_path / "portside.db")
+    checkout = write_files(tmp_path / "apps" / "board" / "src", {"portside.toml": ADMIN, "site/Dockerfile": "FROM x\n"})
+    store.upsert_app("board", checkout, "private", 8080, None)  # what an older version recorded
+    record = store.registered("board")
+    assert record.state_dir == tmp_path / "apps" / "board"
+    with pytest.raises(ConfigError, match="portside's own checkout"):
+        record.config()
     store.close()

@@ -268,7 +268,7 @@ def test_portsides_own_checkout_is_never_the_registered_config(tmp_path: Path) -
     store = Store(ctx.paths.db)
     store.upsert_app("board", checkout, "private", 8080, 8443)  # what an older version recorded
     with pytest.raises(ConfigError, match="portside's own checkout"):
-        registered_config(store, "board", ctx)
+        registered_config(store, "board")
 
 
 @pytest.mark.parametrize(("line", "shown"), [

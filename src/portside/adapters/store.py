@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from portside.core.config import PortsideConfig, load_config
-from portside.core.errors import AppNotRegistered, LockHeld, StateTooNew
+from portside.core.errors import AppNotRegistered, ConfigError, LockHeld, StateTooNew
 
 # Every table portside keeps, as it was when versions began (migration 1): the apps, their releases and audit
 # record; the pipeline queue, webhook deliveries and hook secrets (ops/pipelines); each app's health and events
@@ -143,6 +143,11 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def app_state_dir(state_dir: Path, app: str) -> Path:
+    """portside's own folder for an app in the state dir: its checkout of the repository, releases, certs, logs."""
+    return state_dir / "apps" / app
+
+
 @dataclass(frozen=True)
 class AppRecord:
     """An app registered here by its first 'portside up': the admin's folder, and how its gateway listens."""
@@ -154,10 +159,16 @@ class AppRecord:
     https_port: int | None
     current_release: int | None
     updated_at: str
+    state_dir: Path  # portside's own folder for the app (app_state_dir): never where its config comes from
 
     def config(self) -> PortsideConfig:
         """The admin's portside.toml in the registered folder: the one place an app's server-owned settings come
-        from (core/ownership.py), never a pushed commit. Raises ConfigError when it is missing or invalid."""
+        from (core/ownership.py), never a pushed commit. Raises ConfigError when it is missing or invalid, or
+        when the registered folder is portside's own checkout (which pushed commits write)."""
+        if self.app_dir.resolve().is_relative_to(self.state_dir.resolve()):
+            raise ConfigError([f"app {self.name!r} is registered with portside's own checkout ({self.app_dir}), so "
+                               "a pushed commit would decide server-owned settings. Fix: run 'portside up <your "
+                               "folder>' once on the server to register the admin's portside.toml"])
         return load_config(self.app_dir)
 
     def url(self, domain: str) -> str:
@@ -188,6 +199,7 @@ class Store:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         _create_private(path)
         _make_private(path)  # the DB holds every app's hook secret; this also tightens an older version's
+        self.state_dir = path.parent  # the DB is the state dir's portside.db (ops.context.Paths)
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -235,7 +247,7 @@ class Store:
 
     def app(self, name: str) -> AppRecord | None:
         row = self.db.execute("SELECT * FROM apps WHERE name=?", (name,)).fetchone()
-        return _app_record(row) if row else None
+        return self._app_record(row) if row else None
 
     def registered(self, name: str) -> AppRecord:
         """The app, or AppNotRegistered (naming the apps that are) when no 'portside up' registered it here."""
@@ -245,7 +257,11 @@ class Store:
         return record
 
     def apps(self) -> list[AppRecord]:
-        return [_app_record(r) for r in self.db.execute("SELECT * FROM apps ORDER BY name")]
+        return [self._app_record(r) for r in self.db.execute("SELECT * FROM apps ORDER BY name")]
+
+    def _app_record(self, row: sqlite3.Row) -> AppRecord:
+        return AppRecord(**{**dict(row), "app_dir": Path(row["app_dir"]),
+                            "state_dir": app_state_dir(self.state_dir, row["name"])})
 
     def next_release_number(self, app: str) -> int:
         row = self.db.execute("SELECT MAX(number) FROM releases WHERE app=?", (app,)).fetchone()
@@ -298,10 +314,6 @@ class Store:
         if record is None or record.current_release is None:
             return None
         return self.release(app, record.current_release)
-
-
-def _app_record(row: sqlite3.Row) -> AppRecord:
-    return AppRecord(**{**dict(row), "app_dir": Path(row["app_dir"])})
 
 
 def _release(row: sqlite3.Row) -> Release:

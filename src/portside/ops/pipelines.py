@@ -158,18 +158,13 @@ def _pipeline(row: sqlite3.Row) -> Pipeline:
     return Pipeline(**dict(row))
 
 
-def registered_config(store: Store, app: str, ctx: Context | None = None) -> Any:
+def registered_config(store: Store, app: str) -> Any:
     """The admin's config of an app registered here (by a first 'portside up'), which must name its repository.
-    Server-owned settings come only from here, never from a pushed commit."""
+    Server-owned settings come only from here (AppRecord.config), never from a pushed commit."""
     record = store.registered(app)
-    admin_dir = record.app_dir
-    if ctx is not None and admin_dir.resolve().is_relative_to(ctx.paths.app_dir(app).resolve()):
-        raise ConfigError([f"app {app!r} is registered with portside's own checkout ({admin_dir}), so a pushed "
-                           "commit would decide server-owned settings. Fix: run 'portside up <your folder>' once "
-                           "on the server to register the admin's portside.toml"])
     config = record.config()
     if not config.deploy.repository:
-        raise ConfigError([f"{admin_dir}/portside.toml: deploy.repository is not set. Fix: the git URL (or "
+        raise ConfigError([f"{record.app_dir}/portside.toml: deploy.repository is not set. Fix: the git URL (or "
                            "path) portside fetches from, e.g. 'https://gitlab.com/team/board.git'"])
     return config
 
@@ -321,7 +316,7 @@ def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline:
     notify = notify or (lambda _p, _state, _text: None)
     notify(pipeline, "running", f"deploying {pipeline.sha[:12]}")
     try:
-        registered = registered_config(store, pipeline.app, ctx)
+        registered = registered_config(store, pipeline.app)
         assert registered.deploy.repository is not None
         record = store.registered(pipeline.app)
         admin_dir = record.app_dir
