@@ -17,8 +17,9 @@ from portside.core.config import parse_config
 from portside.core.errors import ConfigError, DeployError
 from portside.core.hooks import Delivery, decide, github_signature, github_signature_ok, gitlab_token_ok
 from portside.core.ownership import SERVER_OWNED, check_paths, compose
+from portside.ops.checkout import check_tip, mask_url_credentials
 from portside.ops.context import Context
-from portside.ops.pipelines import PipelineStore, check_tip, mask_url_credentials, registered_config
+from portside.ops.pipelines import PipelineStore, registered_config
 from portside.web.app import create_app
 
 from .conftest import write_files
