@@ -11,6 +11,7 @@ from portside.adapters import runtime
 from portside.adapters.gateway import PrivateGateway, SystemGateway
 from portside.adapters.store import AppRecord, Store
 from portside.core import health
+from portside.core.config import PortsideConfig
 from portside.core.errors import ConfigError, EnvironmentProblem, PortsideError
 from portside.ops.context import Context
 
@@ -112,7 +113,7 @@ def _replica(v: Any, live: bool) -> dict[str, Any]:
             "oom_killed": v.oom_killed, "role": "serving" if live else "draining" if v.state == "running" else "old"}
 
 
-def _config(record: AppRecord) -> Any:
+def _config(record: AppRecord) -> PortsideConfig | None:
     try:
         return record.config()
     except PortsideError:

@@ -17,7 +17,7 @@ from typing import Any
 
 from portside.adapters import runtime
 from portside.adapters.store import Store, app_lock, now
-from portside.core.config import CONFIG_NAME, load_config
+from portside.core.config import CONFIG_NAME, PortsideConfig, load_config
 from portside.core.errors import ConfigError, PortsideError
 from portside.core.hooks import is_commit_sha
 from portside.ops.checkout import check_tip, fetch, git_auth, mask_url_credentials
@@ -155,7 +155,7 @@ def _pipeline(row: sqlite3.Row) -> Pipeline:
     return Pipeline(**dict(row))
 
 
-def registered_config(store: Store, app: str) -> Any:
+def registered_config(store: Store, app: str) -> PortsideConfig:
     """The admin's config of an app registered here (by a first 'portside up'), which must name its repository.
     Server-owned settings come only from here (AppRecord.config), never from a pushed commit."""
     record = store.registered(app)
@@ -284,7 +284,7 @@ def _run_steps(ctx: Context, store: Store, pipelines: PipelineStore, pipeline: P
     return plan.release
 
 
-def _commit_config(checkout: Path, registered: Any, app: str, log: _StepLogger) -> Any:
+def _commit_config(checkout: Path, registered: PortsideConfig, app: str, log: _StepLogger) -> PortsideConfig:
     """The pushed commit's portside.toml for how to build and route; the admin's for everything server-owned."""
     from portside.core.ownership import compose
 
@@ -299,7 +299,7 @@ def _commit_config(checkout: Path, registered: Any, app: str, log: _StepLogger) 
     return config
 
 
-def secret_values(config: Any, admin_dir: Path) -> list[str]:
+def secret_values(config: PortsideConfig, admin_dir: Path) -> list[str]:
     """Values from the env file: masked in every step log line (short ones would mask ordinary words)."""
     from portside.core.config import read_env_file
 
