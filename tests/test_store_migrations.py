@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,25 @@ def test_a_database_from_a_newer_portside_is_refused(tmp_path: Path) -> None:
     assert isinstance(raised.value, PortsideError)
     assert str(db) in str(raised.value) and "upgrade portside" in str(raised.value)
     assert _user_version(db) == len(MIGRATIONS) + 1  # left as it was
+
+
+def test_releases_from_before_rollback_get_an_empty_recorded_config(tmp_path: Path) -> None:
+    """0.1.0's releases table had no config_json: migration 1 adds it, and its rows read as '{}'."""
+    db = tmp_path / "portside.db"
+    with sqlite3.connect(db) as old:
+        old.executescript("""
+CREATE TABLE releases (app TEXT NOT NULL, number INTEGER NOT NULL, created_at TEXT NOT NULL, git_ref TEXT NOT NULL,
+                       frontend_image TEXT, backend_image TEXT, env_hash TEXT NOT NULL, config_hash TEXT NOT NULL,
+                       site_conf TEXT NOT NULL, upstreams TEXT NOT NULL, status TEXT NOT NULL,
+                       PRIMARY KEY (app, number));
+INSERT INTO releases VALUES ('board', 1, '2025-01-01T00:00:00+00:00', 'abc', NULL, 'be:1', 'e', 'c', '', '[]',
+                             'live');
+""")
+    store = Store(db)
+    try:
+        release = store.release("board", 1)
+        assert release is not None and release.config_json == "{}" and release.backend_image == "be:1"
+        store.save_release(replace(release, number=2, config_json='{"app": {}}'))
+        assert [r.config_json for r in store.releases("board")] == ['{"app": {}}', "{}"]
+    finally:
+        store.close()
