@@ -64,7 +64,7 @@ def test_portsides_own_checkout_is_never_where_a_config_comes_from(tmp_path: Pat
     checkout = write_files(tmp_path / "apps" / "board" / "src", {"portside.toml": ADMIN, "site/Dockerfile": "FROM x\n"})
     store.upsert_app("board", checkout, "private", 8080, None)  # what an older version recorded
     record = store.registered("board")
-    assert record.state_dir == tmp_path / "apps" / "board"
+    assert record.portside_dir == tmp_path / "apps" / "board"
     with pytest.raises(ConfigError, match="portside's own checkout"):
         record.config()
     store.close()

@@ -143,9 +143,9 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def app_state_dir(state_dir: Path, app: str) -> Path:
+def portside_dir(root: Path, app: str) -> Path:
     """portside's own folder for an app in the state dir: its checkout of the repository, releases, certs, logs."""
-    return state_dir / "apps" / app
+    return root / "apps" / app
 
 
 @dataclass(frozen=True)
@@ -159,13 +159,13 @@ class AppRecord:
     https_port: int | None
     current_release: int | None
     updated_at: str
-    state_dir: Path  # portside's own folder for the app (app_state_dir): never where its config comes from
+    portside_dir: Path  # portside's own folder for the app (holds its checkout): never where its config comes from
 
     def config(self) -> PortsideConfig:
         """The admin's portside.toml in the registered folder: the one place an app's server-owned settings come
         from (core/ownership.py), never a pushed commit. Raises ConfigError when it is missing or invalid, or
         when the registered folder is portside's own checkout (which pushed commits write)."""
-        if self.app_dir.resolve().is_relative_to(self.state_dir.resolve()):
+        if self.app_dir.resolve().is_relative_to(self.portside_dir.resolve()):
             raise ConfigError([f"app {self.name!r} is registered with portside's own checkout ({self.app_dir}), so "
                                "a pushed commit would decide server-owned settings. Fix: run 'portside up <your "
                                "folder>' once on the server to register the admin's portside.toml"])
@@ -199,7 +199,7 @@ class Store:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         _create_private(path)
         _make_private(path)  # the DB holds every app's hook secret; this also tightens an older version's
-        self.state_dir = path.parent  # the DB is the state dir's portside.db (ops.context.Paths)
+        self.root = path.parent  # the state dir: the DB is its portside.db (ops.context.Paths)
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -261,7 +261,7 @@ class Store:
 
     def _app_record(self, row: sqlite3.Row) -> AppRecord:
         return AppRecord(**{**dict(row), "app_dir": Path(row["app_dir"]),
-                            "state_dir": app_state_dir(self.state_dir, row["name"])})
+                            "portside_dir": portside_dir(self.root, row["name"])})
 
     def next_release_number(self, app: str) -> int:
         row = self.db.execute("SELECT MAX(number) FROM releases WHERE app=?", (app,)).fetchone()
