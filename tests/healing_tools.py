@@ -300,7 +300,7 @@ def snapshot(app: App) -> dict[str, Any]:
     store = Store(app.state / "portside.db")
     try:
         rows = [(r.number, r.status) for r in store.releases(app.name)]
-        current = (store.app(app.name) or {}).get("current_release")
+        current = record.current_release if (record := store.app(app.name)) else None
     finally:
         store.close()
     sites = app.state / "gateway" / "sites"

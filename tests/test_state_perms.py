@@ -223,8 +223,9 @@ def test_the_challenge_folder_is_readable_by_nginx_whatever_the_umask(tmp_path: 
 def test_a_pipeline_checkout_is_private_but_its_files_keep_modes_the_image_needs(tmp_path: Path) -> None:
     """The checkout is the build context: COPY keeps file modes, and the app runs as a non-root user, so the
     files stay 0644 (a 0600 main.py would not start); the folder around them is 0700 so no one else reads them."""
+    from portside.ops.checkout import fetch
     from portside.ops.context import Context
-    from portside.ops.pipelines import PipelineStore, _StepLogger, fetch
+    from portside.ops.pipelines import PipelineStore, _StepLogger
 
     origin = write_files(tmp_path / "origin", {"main.py": "print(1)\n", "pkg/mod.py": ""})
     subprocess.run(["git", "init", "-q", "-b", "main", str(origin)], check=True)

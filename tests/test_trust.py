@@ -17,8 +17,9 @@ from portside.core.config import parse_config
 from portside.core.errors import ConfigError, DeployError
 from portside.core.hooks import Delivery, decide, github_signature, github_signature_ok, gitlab_token_ok
 from portside.core.ownership import SERVER_OWNED, check_paths, compose
+from portside.ops.checkout import check_tip, mask_url_credentials
 from portside.ops.context import Context
-from portside.ops.pipelines import PipelineStore, check_tip, mask_url_credentials, registered_config
+from portside.ops.pipelines import PipelineStore, registered_config
 from portside.web.app import create_app
 
 from .conftest import write_files
@@ -268,7 +269,7 @@ def test_portsides_own_checkout_is_never_the_registered_config(tmp_path: Path) -
     store = Store(ctx.paths.db)
     store.upsert_app("board", checkout, "private", 8080, 8443)  # what an older version recorded
     with pytest.raises(ConfigError, match="portside's own checkout"):
-        registered_config(store, "board", ctx)
+        registered_config(store, "board")
 
 
 @pytest.mark.parametrize(("line", "shown"), [

@@ -207,7 +207,7 @@ def test_a_commit_cannot_use_server_owned_settings(service: Service, docker_clie
         for container in docker_client.containers.list(filters={"label": f"portside.app={service.app.name}"}):
             assert not any("HOST_SECRET" in e for e in container.attrs["Config"]["Env"] or [])
         info = Store(service.app.state / "portside.db").app(service.app.name)
-        assert info is not None and Path(info["app_dir"]) == service.app.dir  # the checkout never becomes it
+        assert info is not None and info.app_dir == service.app.dir  # the checkout never becomes it
     finally:
         server.shutdown()
         server.server_close()

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from portside.adapters.store import Store
-from portside.core.config import load_config
 from portside.core.errors import PortsideError
 
 APP_STATES = ("LIVE", "DEGRADED", "DOWN", "STOPPED")
@@ -61,11 +60,11 @@ class Notifier:
         self.public_url = public_url
 
     def pipeline_changed(self, pipeline: Any, state: str, text: str) -> None:
-        info = self.store.app(pipeline.app)
-        if info is None:
+        record = self.store.app(pipeline.app)
+        if record is None:
             return
         try:
-            deploy = load_config(Path(info["app_dir"])).deploy
+            deploy = record.config().deploy
         except PortsideError:
             return
         link = f"{self.public_url}/_portside/api/pipelines/{pipeline.id}"
@@ -87,11 +86,11 @@ def app_changed(db: Path, app: str, old: str, new: str, reason: str) -> None:
     store = Store(db)
     try:
         store.audit(app, "health", f"{old} -> {new}", reason)
-        info = store.app(app)
-        if info is None:
+        record = store.app(app)
+        if record is None:
             return
         try:
-            url = load_config(Path(info["app_dir"])).deploy.notify_url
+            url = record.config().deploy.notify_url
         except PortsideError:
             return
         if not url:

@@ -9,16 +9,20 @@ import os
 import pwd
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from portside.core.errors import LockHeld
+from portside.core.config import PortsideConfig, load_config
+from portside.core.errors import AppNotRegistered, ConfigError, LockHeld, StateTooNew
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS apps (
+# Every table portside keeps, as it was when versions began (migration 1): the apps, their releases and audit
+# record; the pipeline queue, webhook deliveries and hook secrets (ops/pipelines); each app's health and events
+# (ops/reconcile); replicas being drained (ops/drain); certificate renewal state (ops/renewal).
+TABLES_V1 = (
+    """CREATE TABLE IF NOT EXISTS apps (
     name TEXT PRIMARY KEY,
     app_dir TEXT NOT NULL,
     gateway_mode TEXT NOT NULL,
@@ -26,8 +30,8 @@ CREATE TABLE IF NOT EXISTS apps (
     https_port INTEGER,
     current_release INTEGER,
     updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS releases (
+)""",
+    """CREATE TABLE IF NOT EXISTS releases (
     app TEXT NOT NULL,
     number INTEGER NOT NULL,
     created_at TEXT NOT NULL,
@@ -41,8 +45,8 @@ CREATE TABLE IF NOT EXISTS releases (
     status TEXT NOT NULL,
     config_json TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (app, number)
-);
-CREATE TABLE IF NOT EXISTS audit (
+)""",
+    """CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
     who TEXT NOT NULL,
@@ -51,13 +55,127 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL,
     result TEXT NOT NULL,
     uid INTEGER
-);
-"""
+)""",
+    """CREATE TABLE IF NOT EXISTS pipelines (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    status TEXT NOT NULL,           -- queued running success failed superseded interrupted
+    step TEXT,
+    release INTEGER,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    received_at REAL NOT NULL,      -- monotonic-free wall clock (time.time()) for merge-to-live figures
+    live_at REAL
+)""",
+    """CREATE TABLE IF NOT EXISTS deliveries (
+    provider TEXT NOT NULL,
+    delivery_id TEXT NOT NULL,
+    app TEXT NOT NULL,
+    event TEXT NOT NULL,
+    sha TEXT,
+    received_at TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    pipeline_id INTEGER,
+    PRIMARY KEY (provider, delivery_id, app)
+)""",
+    """CREATE TABLE IF NOT EXISTS hook_secrets (
+    app TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    created_at TEXT NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS app_health (
+    app TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since TEXT NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS app_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS draining (
+    container_id TEXT PRIMARY KEY,
+    app TEXT NOT NULL,
+    release INTEGER NOT NULL,
+    until REAL NOT NULL              -- time.time() when it is stopped
+)""",
+    """CREATE TABLE IF NOT EXISTS cert_state (
+    app TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_attempt TEXT,
+    next_attempt REAL NOT NULL DEFAULT 0,
+    last_renewed TEXT
+)""",
+)
+
+
+def _tables_v1(db: sqlite3.Connection) -> None:
+    """Migration 1. A DB from before versions (user_version 0) holds some of these tables already, as any older
+    portside wrote them: those are kept with their rows, and get the two columns added before versions began."""
+    for statement in TABLES_V1:
+        db.execute(statement)
+    if "config_json" not in _columns(db, "releases"):  # 0.1.0, before rollback existed
+        db.execute("ALTER TABLE releases ADD COLUMN config_json TEXT NOT NULL DEFAULT '{}'")
+    if "uid" not in _columns(db, "audit"):  # before the audit record held the real uid (NULL: unknown)
+        db.execute("ALTER TABLE audit ADD COLUMN uid INTEGER")
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
+# In order; a DB's PRAGMA user_version is the number of them it has had. A schema change is a new one at the end.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_tables_v1,)
 SIDECARS = ("", "-wal", "-shm", "-journal")  # SQLite gives new sidecars the main file's mode
 
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def portside_dir(root: Path, app: str) -> Path:
+    """portside's own folder for an app in the state dir: its checkout of the repository, releases, certs, logs."""
+    return root / "apps" / app
+
+
+@dataclass(frozen=True)
+class AppRecord:
+    """An app registered here by its first 'portside up': the admin's folder, and how its gateway listens."""
+
+    name: str
+    app_dir: Path  # the admin's folder on the server, holding its portside.toml
+    gateway_mode: str
+    http_port: int
+    https_port: int | None
+    current_release: int | None
+    updated_at: str
+    portside_dir: Path  # portside's own folder for the app (holds its checkout): never where its config comes from
+
+    def config(self) -> PortsideConfig:
+        """The admin's portside.toml in the registered folder: the one place an app's server-owned settings come
+        from (core/ownership.py), never a pushed commit. Raises ConfigError when it is missing or invalid, or
+        when the registered folder is portside's own checkout (which pushed commits write)."""
+        if self.app_dir.resolve().is_relative_to(self.portside_dir.resolve()):
+            raise ConfigError([f"app {self.name!r} is registered with portside's own checkout ({self.app_dir}), so "
+                               "a pushed commit would decide server-owned settings. Fix: run 'portside up <your "
+                               "folder>' once on the server to register the admin's portside.toml"])
+        return load_config(self.app_dir)
+
+    def url(self, domain: str) -> str:
+        """The app's address through the gateway, e.g. 'https://board.example.com/' or 'http://localhost:8080/'."""
+        if self.https_port:
+            return f"https://{domain}{'' if self.https_port == 443 else f':{self.https_port}'}/"
+        return f"http://{domain}{'' if self.http_port == 80 else f':{self.http_port}'}/"
 
 
 @dataclass(frozen=True)
@@ -81,11 +199,15 @@ class Store:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         _create_private(path)
         _make_private(path)  # the DB holds every app's hook secret; this also tightens an older version's
+        self.root = path.parent  # the state dir: the DB is its portside.db (ops.context.Paths)
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(SCHEMA)
-        self._migrate()
+        try:
+            self._migrate(path)
+        except BaseException:
+            self.db.close()
+            raise
 
     @classmethod
     def read_only(cls, path: Path) -> Store | None:
@@ -96,19 +218,28 @@ class Store:
             return None
         how = "mode=ro" if path.with_name(path.name + "-wal").exists() else "immutable=1"
         store = cls.__new__(cls)
+        store.root = path.parent
         store.db = sqlite3.connect(f"{path.absolute().as_uri()}?{how}", uri=True, timeout=30, isolation_level=None)
         store.db.row_factory = sqlite3.Row
         return store
 
-    def _migrate(self) -> None:
-        """Bring state written by an older version up to this schema; its rows are kept."""
-        if "config_json" not in self._columns("releases"):  # 0.1.0, before rollback existed
-            self.db.execute("ALTER TABLE releases ADD COLUMN config_json TEXT NOT NULL DEFAULT '{}'")
-        if "uid" not in self._columns("audit"):  # before the audit record held the real uid (NULL: unknown)
-            self.db.execute("ALTER TABLE audit ADD COLUMN uid INTEGER")
+    def _migrate(self, path: Path) -> None:
+        """Apply the migrations this DB has not had, all in one transaction (another process may be doing the
+        same: the version is read again under the write lock). A DB that is current is not written to."""
+        if self._version() == len(MIGRATIONS):
+            return
+        with self.transaction():
+            version = self._version()
+            if version > len(MIGRATIONS):
+                raise StateTooNew(f"{path} was written by a newer portside (state version {version}; this portside "
+                                  f"knows up to {len(MIGRATIONS)}).",
+                                  fix="upgrade portside to the version that wrote it (or newer)")
+            for migration in MIGRATIONS[version:]:
+                migration(self.db)
+            self.db.execute(f"PRAGMA user_version={len(MIGRATIONS)}")
 
-    def _columns(self, table: str) -> set[str]:
-        return {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+    def _version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
         self.db.close()
@@ -128,12 +259,23 @@ class Store:
             "http_port=excluded.http_port, https_port=excluded.https_port, updated_at=excluded.updated_at",
             (name, str(app_dir), mode, http_port, https_port, now()))
 
-    def app(self, name: str) -> dict[str, Any] | None:
+    def app(self, name: str) -> AppRecord | None:
         row = self.db.execute("SELECT * FROM apps WHERE name=?", (name,)).fetchone()
-        return dict(row) if row else None
+        return self._app_record(row) if row else None
 
-    def apps(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.execute("SELECT * FROM apps ORDER BY name")]
+    def registered(self, name: str) -> AppRecord:
+        """The app, or AppNotRegistered (naming the apps that are) when no 'portside up' registered it here."""
+        record = self.app(name)
+        if record is None:
+            raise AppNotRegistered(name, [a.name for a in self.apps()])
+        return record
+
+    def apps(self) -> list[AppRecord]:
+        return [self._app_record(r) for r in self.db.execute("SELECT * FROM apps ORDER BY name")]
+
+    def _app_record(self, row: sqlite3.Row) -> AppRecord:
+        return AppRecord(**{**dict(row), "app_dir": Path(row["app_dir"]),
+                            "portside_dir": portside_dir(self.root, row["name"])})
 
     def next_release_number(self, app: str) -> int:
         row = self.db.execute("SELECT MAX(number) FROM releases WHERE app=?", (app,)).fetchone()
@@ -182,12 +324,10 @@ class Store:
         return [_release(r) for r in rows]
 
     def current(self, app: str) -> Release | None:
-        info = self.app(app)
-        if not info or info["current_release"] is None:
+        record = self.app(app)
+        if record is None or record.current_release is None:
             return None
-        row = self.db.execute("SELECT * FROM releases WHERE app=? AND number=?",
-                              (app, info["current_release"])).fetchone()
-        return _release(row) if row else None
+        return self.release(app, record.current_release)
 
 
 def _release(row: sqlite3.Row) -> Release:

@@ -12,7 +12,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from portside.cli.app import JsonOpt, StateOpt, _ctx, _guard, _say, err, out
-from portside.core.config import load_config
 from portside.core.errors import ConfigError, DeployError
 
 
@@ -225,15 +224,11 @@ def hooks(
     def go() -> None:
         ctx = _ctx(state_dir)
         store = Store(ctx.paths.db)
-        info = store.app(app_name)
-        if info is None:
-            raise ConfigError([f"app {app_name!r} is not registered here. Fix: run 'portside up <dir>' once"])
+        record = store.registered(app_name)
         secret = PipelineStore(store).hook_secret(app_name, create=True)
         assert secret is not None
-        config = load_config(Path(info["app_dir"]))
-        port = info["https_port"] or info["http_port"]
-        scheme = "https" if info["https_port"] else "http"
-        base = f"{scheme}://{config.app.domain}{'' if port in (80, 443) else f':{port}'}/_portside/hooks"
+        config = record.config()
+        base = f"{record.url(config.app.domain)}_portside/hooks"
         urls = {"gitlab": f"{base}/gitlab/{app_name}", "github": f"{base}/github/{app_name}"}
         if register:
             if not (gitlab_api and project and token_file):

@@ -83,6 +83,14 @@ class ConfigError(PortsideError):
         return self.message
 
 
+class AppNotRegistered(ConfigError):
+    """No 'portside up' registered this app here."""
+
+    def __init__(self, app: str, registered: list[str]) -> None:
+        super().__init__([f"app {app!r} is not deployed here (registered: {', '.join(registered) or 'none yet'}). "
+                          "Fix: run 'portside up <dir>' for it once; 'portside status' lists the apps"])
+
+
 class EnvironmentProblem(PortsideError):
     """A part portside needs (Docker, nginx, debootstrap) is missing or not running."""
 
@@ -107,6 +115,10 @@ class CertificateError(PortsideError):
 
 class LockHeld(PortsideError):
     exit_code = ExitStatus.LOCK_HELD
+
+
+class StateTooNew(PortsideError):
+    """portside's database was written by a newer portside: an older one must not write to it."""
 
 
 def disk_full(exc: BaseException, where: Path | None, outcome: str = "") -> EnvironmentProblem | None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from portside.adapters.store import portside_dir
+
 STATE_UMASK = 0o077
 """State is the owner's alone: folders 0700, files 0600. What nginx's workers must read (release site trees,
 the ACME webroot, the folders on the way to them) is opened up explicitly where it is written."""
@@ -66,7 +68,7 @@ class Paths:
         return self.root / "logs"
 
     def app_dir(self, app: str) -> Path:
-        return self.root / "apps" / app
+        return portside_dir(self.root, app)
 
     def release_dir(self, app: str, release: int) -> Path:
         return self.app_dir(app) / "releases" / str(release)

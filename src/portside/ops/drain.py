@@ -15,23 +15,9 @@ from portside.adapters.store import Store, app_lock
 from portside.core.errors import LockHeld
 from portside.ops.context import Context
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS draining (
-    container_id TEXT PRIMARY KEY,
-    app TEXT NOT NULL,
-    release INTEGER NOT NULL,
-    until REAL NOT NULL              -- time.time() when it is stopped
-);
-"""
-
-
-def _db(store: Store) -> Any:
-    store.db.executescript(SCHEMA)
-    return store.db
-
 
 def hand_over(store: Store, containers: list[Any], app: str, release: int, seconds: int) -> None:
-    db = _db(store)
+    db = store.db
     until = time.time() + seconds
     with db:
         for container in containers:
@@ -40,13 +26,13 @@ def hand_over(store: Store, containers: list[Any], app: str, release: int, secon
 
 def draining_ids(store: Store) -> set[str]:
     """Containers still inside their drain window (the orphan sweep leaves them alone)."""
-    rows = _db(store).execute("SELECT container_id FROM draining WHERE until > ?", (time.time(),))
+    rows = store.db.execute("SELECT container_id FROM draining WHERE until > ?", (time.time(),))
     return {str(r[0]) for r in rows}
 
 
 def stop_due(ctx: Context, store: Store, client: docker.DockerClient) -> list[str]:
     """Stop the handed-over replicas whose drain is over; the names of those stopped."""
-    db = _db(store)
+    db = store.db
     stopped = []
     for container_id, app in db.execute("SELECT container_id, app FROM draining WHERE until <= ?",
                                         (time.time(),)).fetchall():

@@ -84,17 +84,17 @@ def names_taken(store: Store, app: str, choice: GatewayChoice) -> tuple[tuple[st
 
     taken = []
     for other in store.apps():
-        if other["name"] == app or other["current_release"] is None or other["gateway_mode"] != choice.mode \
-                or other["http_port"] != choice.http_port:
+        if other.name == app or other.current_release is None or other.gateway_mode != choice.mode \
+                or other.http_port != choice.http_port:
             continue
-        release = store.current(other["name"])
+        release = store.current(other.name)
         if release is None or release.config_json == "{}":
             continue
         try:
             recorded = PortsideConfig.model_validate_json(release.config_json)
         except ValueError:  # recorded by a version with other rules: its names are still its names
             data = json.loads(release.config_json)["app"]
-            taken += [(name, other["name"]) for name in (data["domain"], *data.get("aliases", ()))]
+            taken += [(name, other.name) for name in (data["domain"], *data.get("aliases", ()))]
             continue
-        taken += [(name, other["name"]) for name in server_names(recorded)]
+        taken += [(name, other.name) for name in server_names(recorded)]
     return tuple(taken)

@@ -8,11 +8,9 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from portside.adapters.store import Store
-from portside.core.config import load_config
 from portside.core.errors import PortsideError
 from portside.core.hooks import Delivery, decide, gitlab_token_ok
 from portside.ops.pipelines import PipelineStore
@@ -63,9 +61,9 @@ def accept_delivery(store: Store, pipelines: PipelineStore, app: str, delivery: 
     if earlier is not None:
         return Accepted("duplicate", f"delivery {delivery.delivery_id} was already handled: {earlier['reason']}",
                         earlier["pipeline_id"])
-    info = store.app(app)
+    record = store.registered(app)  # a delivery is authenticated with the app's secret: the app is registered
     try:
-        branch = load_config(_app_dir(info)).deploy.branch
+        branch = record.config().deploy.branch
     except PortsideError:
         branch = "main"
     decision = decide(delivery, branch)
@@ -78,7 +76,3 @@ def accept_delivery(store: Store, pipelines: PipelineStore, app: str, delivery: 
     pipelines.record_delivery(provider, delivery.delivery_id, app, delivery.event, delivery.sha, "deploy",
                               reason, pipeline.id)
     return Accepted("queued", reason, pipeline.id, decision.sha)
-
-
-def _app_dir(info: dict[str, Any]) -> Path:
-    return Path(info["app_dir"])

@@ -9,24 +9,17 @@ from typing import Any
 
 from portside.adapters import runtime
 from portside.adapters.gateway import Gateway, PrivateGateway
-from portside.adapters.store import Store
+from portside.adapters.store import AppRecord, Store
 from portside.core import health
+from portside.core.config import PortsideConfig
 from portside.core.errors import ConfigError, EnvironmentProblem, PortsideError
 from portside.core.gateway_choice import GatewayChoice
 from portside.ops.context import Context
 from portside.ops.gateway import make_gateway, private_gateway
 
 
-def _app(store: Store, name: str) -> dict[str, Any]:
-    info = store.app(name)
-    if info is None:
-        known = ", ".join(a["name"] for a in store.apps()) or "none yet"
-        raise ConfigError([f"app {name!r} is not deployed here. Fix: use one of: {known}"])
-    return info
-
-
-def _gateway(ctx: Context, info: dict[str, Any]) -> Gateway:
-    return make_gateway(ctx, GatewayChoice(info["gateway_mode"], info["http_port"], info["https_port"]))
+def _gateway(ctx: Context, record: AppRecord) -> Gateway:
+    return make_gateway(ctx, GatewayChoice(record.gateway_mode, record.http_port, record.https_port))
 
 
 def take_down(ctx: Context, name: str, stop_gateway: bool, say: Callable[[str], None]) -> None:
@@ -35,8 +28,7 @@ def take_down(ctx: Context, name: str, stop_gateway: bool, say: Callable[[str], 
         say(f"app {name} is not registered here: no site or containers to remove")
         _stop_private_gateway(ctx, store, say)
         return
-    info = _app(store, name)
-    gateway = _gateway(ctx, info)
+    gateway = _gateway(ctx, store.registered(name))
     say(f"removing {name}'s gateway site")
     gateway.remove_site(name)
     client = runtime.connect()
@@ -58,7 +50,7 @@ def take_down(ctx: Context, name: str, stop_gateway: bool, say: Callable[[str], 
 
 def _stop_private_gateway(ctx: Context, store: Store, say: Callable[[str], None]) -> None:
     """Stop portside's own nginx unless another app still needs it; it does not depend on any one app."""
-    remaining = [a["name"] for a in store.apps() if a["current_release"] is not None and a["gateway_mode"] == "private"]
+    remaining = [a.name for a in store.apps() if a.current_release is not None and a.gateway_mode == "private"]
     if remaining:
         say(f"the private gateway still serves {', '.join(remaining)}; left running")
         return
@@ -76,7 +68,7 @@ def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
     from portside.ops.reconcile import HealthStore, assess, view
 
     store = Store(ctx.paths.db)
-    apps = [_app(store, name)] if name else store.apps()
+    apps = [store.registered(name)] if name else store.apps()
     client, docker_down = None, ""
     try:
         client = runtime.connect() if apps else None
@@ -84,26 +76,27 @@ def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
         docker_down = exc.message
     result = []
     try:
-        for info in apps:
-            containers = runtime.app_containers(client, info["name"]) if client else []
-            config = _config(info)  # read once per app
+        for record in apps:
+            containers = runtime.app_containers(client, record.name) if client else []
+            config = _config(record)  # read once per app
             health_path = config.backend.health_path if config and config.backend else None
-            state, _views, probes = assess(store, client, info)
+            state, _views, probes = assess(store, client, record)
             releases = []
-            for rel in store.releases(info["name"]):
+            for rel in store.releases(record.name):
                 mine = [view(c, health_path) for c in containers
                         if c.labels.get(runtime.LABEL_RELEASE) == str(rel.number)]
                 releases.append({"number": rel.number, "git_ref": rel.git_ref, "status": rel.status,
                                  "created_at": rel.created_at, "frontend_image": rel.frontend_image,
                                  "backend_image": rel.backend_image,
-                                 "containers": [_replica(v, rel.number == info["current_release"]) for v in mine]})
+                                 "containers": [_replica(v, rel.number == record.current_release) for v in mine]})
             if docker_down and state.state != health.STOPPED:
                 state = health.without_docker(probes, docker_down)
-            result.append({"name": info["name"], "url": _app_url(info, config), "gateway": info["gateway_mode"],
+            result.append({"name": record.name, "url": record.url(config.app.domain if config else "localhost"),
+                           "gateway": record.gateway_mode,
                            "state": state.state, "reason": state.reason, "probes": probes,
-                           "current_release": info["current_release"], "releases": releases,
-                           "events": HealthStore(store).events(info["name"]),
-                           "audit": store.audit_log(info["name"], 10)})
+                           "current_release": record.current_release, "releases": releases,
+                           "events": HealthStore(store).events(record.name),
+                           "audit": store.audit_log(record.name, 10)})
     finally:
         if client is not None:
             client.close()
@@ -120,18 +113,9 @@ def _replica(v: Any, live: bool) -> dict[str, Any]:
             "oom_killed": v.oom_killed, "role": "serving" if live else "draining" if v.state == "running" else "old"}
 
 
-def _app_url(info: dict[str, Any], config: Any) -> str:
-    https, http = info["https_port"], info["http_port"]
-    domain = config.app.domain if config else "localhost"
-    return (f"https://{domain}{'' if https == 443 else f':{https}'}/" if https
-            else f"http://{domain}{'' if http == 80 else f':{http}'}/")
-
-
-def _config(info: dict[str, Any]) -> Any:
-    from portside.core.config import load_config
-
+def _config(record: AppRecord) -> PortsideConfig | None:
     try:
-        return load_config(Path(info["app_dir"]))
+        return record.config()
     except PortsideError:
         return None
 
@@ -152,9 +136,9 @@ def _tail_file(path: Path, tail: int, follow: bool) -> Iterator[str]:
 
 def stream_logs(ctx: Context, name: str, component: str, follow: bool, tail: int) -> Iterator[str]:
     store = Store(ctx.paths.db)
-    info = _app(store, name)
+    record = store.registered(name)
     if component == "gateway":
-        base = ctx.paths.gateway / "logs" if info["gateway_mode"] == "private" else Path("/var/log/nginx")
+        base = ctx.paths.gateway / "logs" if record.gateway_mode == "private" else Path("/var/log/nginx")
         yield from _tail_file(base / "error.log", tail, False)
         yield from _tail_file(base / "access.log", tail, follow)
     elif component == "frontend":
@@ -165,7 +149,7 @@ def stream_logs(ctx: Context, name: str, component: str, follow: bool, tail: int
         yield from _tail_file(logs[-1], tail, follow)
     elif component == "backend":
         client = runtime.connect()
-        current = info["current_release"]
+        current = record.current_release
         containers = [c for c in runtime.app_containers(client, name)
                       if current is None or c.labels.get(runtime.LABEL_RELEASE) == str(current)]
         if not containers:

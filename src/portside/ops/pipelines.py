@@ -6,11 +6,7 @@ One pipeline at a time per app (the same lock as 'portside up'); a newer commit 
 
 from __future__ import annotations
 
-import base64
-import os
-import re
 import secrets
-import shlex
 import sqlite3
 import subprocess
 import time
@@ -21,49 +17,13 @@ from typing import Any
 
 from portside.adapters import runtime
 from portside.adapters.store import Store, app_lock, now
-from portside.core.config import CONFIG_NAME, load_config
-from portside.core.errors import ConfigError, DeployError, PortsideError
+from portside.core.config import CONFIG_NAME, PortsideConfig, load_config
+from portside.core.errors import ConfigError, PortsideError
 from portside.core.hooks import is_commit_sha
+from portside.ops.checkout import check_tip, fetch, git_auth, mask_url_credentials
 from portside.ops.context import Context
 
 STEPS = ("fetch", "build", "test", "release", "verify")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS pipelines (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    app TEXT NOT NULL,
-    ref TEXT NOT NULL,
-    sha TEXT NOT NULL,
-    trigger TEXT NOT NULL,
-    status TEXT NOT NULL,           -- queued running success failed superseded interrupted
-    step TEXT,
-    release INTEGER,
-    error TEXT,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    finished_at TEXT,
-    received_at REAL NOT NULL,      -- monotonic-free wall clock (time.time()) for merge-to-live figures
-    live_at REAL
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    provider TEXT NOT NULL,
-    delivery_id TEXT NOT NULL,
-    app TEXT NOT NULL,
-    event TEXT NOT NULL,
-    sha TEXT,
-    received_at TEXT NOT NULL,
-    decision TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    pipeline_id INTEGER,
-    PRIMARY KEY (provider, delivery_id, app)
-);
-CREATE TABLE IF NOT EXISTS hook_secrets (
-    app TEXT PRIMARY KEY,
-    secret TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-"""
-
 
 @dataclass(frozen=True)
 class Pipeline:
@@ -87,7 +47,6 @@ class PipelineStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.db = store.db
-        self.db.executescript(SCHEMA)
 
     # -- secrets ----------------------------------------------------------------------------------
 
@@ -196,20 +155,13 @@ def _pipeline(row: sqlite3.Row) -> Pipeline:
     return Pipeline(**dict(row))
 
 
-def registered_config(store: Store, app: str, ctx: Context | None = None) -> Any:
+def registered_config(store: Store, app: str) -> PortsideConfig:
     """The admin's config of an app registered here (by a first 'portside up'), which must name its repository.
-    Server-owned settings come only from here, never from a pushed commit."""
-    info = store.app(app)
-    if info is None:
-        raise ConfigError([f"app {app!r} is not registered here. Fix: run 'portside up <dir>' for it once"])
-    admin_dir = Path(info["app_dir"])
-    if ctx is not None and admin_dir.resolve().is_relative_to(ctx.paths.app_dir(app).resolve()):
-        raise ConfigError([f"app {app!r} is registered with portside's own checkout ({admin_dir}), so a pushed "
-                           "commit would decide server-owned settings. Fix: run 'portside up <your folder>' once "
-                           "on the server to register the admin's portside.toml"])
-    config = load_config(admin_dir)
+    Server-owned settings come only from here (AppRecord.config), never from a pushed commit."""
+    record = store.registered(app)
+    config = record.config()
     if not config.deploy.repository:
-        raise ConfigError([f"{admin_dir}/portside.toml: deploy.repository is not set. Fix: the git URL (or "
+        raise ConfigError([f"{record.app_dir}/portside.toml: deploy.repository is not set. Fix: the git URL (or "
                            "path) portside fetches from, e.g. 'https://gitlab.com/team/board.git'"])
     return config
 
@@ -255,94 +207,6 @@ class _StepLogger:
             self.handle.close()
 
 
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
-
-
-def mask_url_credentials(text: str) -> str:
-    """'https://user:token@host/x' -> 'https://****@host/x' wherever a URL appears in a line."""
-    return _URL_USERINFO.sub(r"\1****@", text)
-
-
-# The checkout is portside's own, but its files come from the repository: no hooks, no fsmonitor, ever.
-_GIT_SAFE = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "protocol.ext.allow=never"]
-
-
-def _git(args: list[str], cwd: Path | None, log: _StepLogger, env: dict[str, str]) -> str:
-    log.say("$ git " + " ".join(shlex.quote(a) for a in args if not a.startswith("http.extraheader")))
-    # umask 022: the tree is the build context and COPY keeps its modes for the app's non-root user.
-    # Others cannot reach it: fetch keeps the checkout's folder 0700.
-    result = subprocess.run(["git", *_GIT_SAFE, *args], cwd=cwd, capture_output=True, text=True, env=env,
-                            timeout=600, umask=0o022)
-    for line in (result.stdout + result.stderr).splitlines():
-        log.say(line)
-    if result.returncode != 0:
-        raise PortsideError(f"git {args[0]} failed (exit {result.returncode}).",
-                            fix="check deploy.repository and deploy.credentials_file; the step log has git's output")
-    return result.stdout
-
-
-def _git_auth(credentials_file: str | None) -> tuple[list[str], dict[str, str], str]:
-    """Options and environment for git from a credentials file, and the secret to mask in logs."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    if not credentials_file:
-        return [], env, ""
-    text = Path(credentials_file).read_text().strip()
-    if text.startswith("-----BEGIN"):
-        env["GIT_SSH_COMMAND"] = f"ssh -i {shlex.quote(credentials_file)} -o IdentitiesOnly=yes " \
-                                 "-o StrictHostKeyChecking=accept-new"
-        return [], env, ""
-    user, _, token = text.partition(":") if ":" in text else ("oauth2", "", text)
-    header = base64.b64encode(f"{user}:{token}".encode()).decode()
-    return ["-c", f"http.extraheader=Authorization: Basic {header}"], env, token
-
-
-def fetch(checkout: Path, repository: str, sha: str, branch: str, credentials_file: str | None,
-          log: _StepLogger) -> None:
-    if not is_commit_sha(sha):  # checked at the webhook already; this is the last door before git
-        raise ConfigError([f"{sha!r} is not a commit id. Fix: a full 40- (or 64-) character hex SHA"])
-    options, env, secret = _git_auth(credentials_file)
-    if secret:
-        log.masks.append(secret)
-    if not (checkout / ".git").exists():
-        checkout.mkdir(parents=True, exist_ok=True)
-        _git(["init", "-q"], checkout, log, env)
-        _git(["remote", "add", "origin", repository], checkout, log, env)
-    else:
-        _git(["remote", "set-url", "origin", repository], checkout, log, env)
-    checkout.chmod(0o700)
-    _git([*options, "fetch", "--quiet", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"],
-         checkout, log, env)
-    _git(["checkout", "--quiet", "--force", "--detach", sha], checkout, log, env)
-    _git(["clean", "-ffdxq"], checkout, log, env)
-
-
-def check_tip(checkout: Path, sha: str, branch: str, live_ref: str | None, log: _StepLogger) -> None:
-    """A webhook may deploy the branch tip, or a commit between the live release and the tip: never an older one
-    (a replayed signed push must not roll production back; going back is 'portside rollback')."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    tip = _git(["rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{branch}^{{commit}}"], checkout, log,
-               env).strip()
-    if sha == tip:
-        return
-    if not _is_ancestor(checkout, sha, tip):
-        raise DeployError(f"commit {sha[:12]} is not on branch {branch} (its tip is {tip[:12]}); not deployed.",
-                          fix="only pushes to the deploy branch deploy; 'portside deploy <app> --ref <sha>' on the "
-                          "server deploys another commit on purpose")
-    live = (live_ref or "").split("-", 1)[0]
-    if not live or not _is_ancestor(checkout, live, sha):
-        raise DeployError(f"commit {sha[:12]} is older than the tip of {branch} ({tip[:12]}) and not newer than "
-                          f"the live release ({live or 'none'}): a stale or replayed delivery; not deployed.",
-                          fix="the push of the tip deploys it; to go back on purpose use 'portside rollback'")
-
-
-def _is_ancestor(checkout: Path, older: str, newer: str) -> bool:
-    if not re.fullmatch(r"[0-9a-f]{7,64}", older):
-        return False
-    result = subprocess.run(["git", *_GIT_SAFE, "merge-base", "--is-ancestor", older, newer], cwd=checkout,
-                            capture_output=True, text=True, timeout=60)
-    return result.returncode == 0
-
-
 STEP_OF_ACTION = {
     "Preflight": "build", "ResolveBase": "build", "BuildImage": "build", "CheckImageUser": "build",
     "RunTests": "test", "EnsureCertificate": "release", "ExtractSite": "release", "StartReplicas": "release",
@@ -354,50 +218,14 @@ STEP_OF_ACTION = {
 def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline: Pipeline,
                  notify: Callable[[Pipeline, str, str], None] | None = None) -> Pipeline:
     """Run one claimed pipeline to the end. Never raises for a deploy failure: the pipeline records it."""
-    from portside.core.gateway_choice import choose_gateway
-    from portside.core.plan import build_plan
-    from portside.ops.deploy import Deployer
-    from portside.ops.facts import gather_facts
-    from portside.ops.gateway import make_gateway
-
-    info = store.app(pipeline.app)
     log = _StepLogger(ctx, pipeline, pipelines, [])
     notify = notify or (lambda _p, _state, _text: None)
     notify(pipeline, "running", f"deploying {pipeline.sha[:12]}")
     try:
-        registered = registered_config(store, pipeline.app, ctx)
-        assert registered.deploy.repository is not None
-        admin_dir = Path(info["app_dir"])
-        checkout = ctx.paths.app_dir(pipeline.app) / "src"
-        log.enter("fetch")
-        fetch(checkout, registered.deploy.repository, pipeline.sha, registered.deploy.branch,
-              registered.deploy.credentials_file, log)
-        if pipeline.trigger.endswith(" push"):
-            current = store.current(pipeline.app)
-            check_tip(checkout, pipeline.sha, registered.deploy.branch, current.git_ref if current else None, log)
-        config = _commit_config(checkout, registered, pipeline.app, log)
-        log.masks += secret_values(config, admin_dir)
-        with app_lock(ctx.paths.locks, pipeline.app, f"pipeline {pipeline.id}", wait=True):
-            choice = choose_gateway(config, False, info["http_port"], info["https_port"], info["gateway_mode"])
-            facts = gather_facts(ctx, store, config, checkout, choice, admin_dir=admin_dir)
-            plan = build_plan(config, facts)
-
-            def before(action: Any) -> None:
-                log.enter(STEP_OF_ACTION.get(type(action).__name__, "release"))
-
-            def after(action: Any) -> None:
-                if type(action).__name__ == "SwitchGateway":
-                    pipelines.mark_live(pipeline.id, plan.release)
-
-            deployer = Deployer(ctx, store, config, admin_dir, facts, make_gateway(ctx, choice), log.say,
-                                before_action=before, after_action=after)
-            try:
-                deployer.apply(plan)
-            finally:
-                deployer.close()
-        pipelines.finish(pipeline.id, "success", release=plan.release)
-        log.say(f"release {plan.release} is live")
-        notify(pipeline, "success", f"release {plan.release} is live")
+        release = _run_steps(ctx, store, pipelines, pipeline, log)
+        pipelines.finish(pipeline.id, "success", release=release)
+        log.say(f"release {release} is live")
+        notify(pipeline, "success", f"release {release} is live")
     except PortsideError as exc:
         message = exc.message if not isinstance(exc, ConfigError) else "; ".join(exc.problems)
         log.say(f"FAILED: {message}")
@@ -417,7 +245,49 @@ def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline:
     return result
 
 
-def _commit_config(checkout: Path, registered: Any, app: str, log: _StepLogger) -> Any:
+def _run_steps(ctx: Context, store: Store, pipelines: PipelineStore, pipeline: Pipeline, log: _StepLogger) -> int:
+    """fetch, then (under the app's lock) build, test, release, verify; the number of the release now live."""
+    from portside.core.gateway_choice import choose_gateway
+    from portside.core.plan import build_plan
+    from portside.ops.deploy import Deployer
+    from portside.ops.facts import gather_facts
+    from portside.ops.gateway import make_gateway
+
+    registered = registered_config(store, pipeline.app)
+    assert registered.deploy.repository is not None
+    record = store.registered(pipeline.app)
+    admin_dir = record.app_dir
+    checkout = ctx.paths.app_dir(pipeline.app) / "src"
+    log.enter("fetch")
+    fetch(checkout, registered.deploy.repository, pipeline.sha, registered.deploy.branch,
+          registered.deploy.credentials_file, log)
+    if pipeline.trigger.endswith(" push"):
+        current = store.current(pipeline.app)
+        check_tip(checkout, pipeline.sha, registered.deploy.branch, current.git_ref if current else None, log)
+    config = _commit_config(checkout, registered, pipeline.app, log)
+    log.masks += secret_values(config, admin_dir)
+    with app_lock(ctx.paths.locks, pipeline.app, f"pipeline {pipeline.id}", wait=True):
+        choice = choose_gateway(config, False, record.http_port, record.https_port, record.gateway_mode)
+        facts = gather_facts(ctx, store, config, checkout, choice, admin_dir=admin_dir)
+        plan = build_plan(config, facts)
+
+        def before(action: Any) -> None:
+            log.enter(STEP_OF_ACTION.get(type(action).__name__, "release"))
+
+        def after(action: Any) -> None:
+            if type(action).__name__ == "SwitchGateway":
+                pipelines.mark_live(pipeline.id, plan.release)
+
+        deployer = Deployer(ctx, store, config, admin_dir, facts, make_gateway(ctx, choice), log.say,
+                            before_action=before, after_action=after)
+        try:
+            deployer.apply(plan)
+        finally:
+            deployer.close()
+    return plan.release
+
+
+def _commit_config(checkout: Path, registered: PortsideConfig, app: str, log: _StepLogger) -> PortsideConfig:
     """The pushed commit's portside.toml for how to build and route; the admin's for everything server-owned."""
     from portside.core.ownership import compose
 
@@ -432,7 +302,7 @@ def _commit_config(checkout: Path, registered: Any, app: str, log: _StepLogger) 
     return config
 
 
-def secret_values(config: Any, admin_dir: Path) -> list[str]:
+def secret_values(config: PortsideConfig, admin_dir: Path) -> list[str]:
     """Values from the env file: masked in every step log line (short ones would mask ordinary words)."""
     from portside.core.config import read_env_file
 
@@ -451,14 +321,14 @@ def clean_orphans(ctx: Context, store: Store) -> list[str]:
     client = runtime.connect()
     try:
         draining = draining_ids(store)
-        for info in store.apps():
+        for record in store.apps():
             try:
-                with app_lock(ctx.paths.locks, info["name"], "portside serve: cleanup"):
-                    live = str((store.app(info["name"]) or info)["current_release"])  # now, not before the lock
+                with app_lock(ctx.paths.locks, record.name, "portside serve: cleanup"):
+                    live = str((store.app(record.name) or record).current_release)  # now, not before the lock
                     # every container of the app (replicas, and the short-lived extract and test containers,
                     # which carry the app's image labels) except the live release's replicas
                     for container in client.containers.list(all=True, filters={
-                            "label": f"{runtime.LABEL_APP}={info['name']}"}):
+                            "label": f"{runtime.LABEL_APP}={record.name}"}):
                         labels = container.labels
                         if container.id in draining:
                             continue  # handed over by a deploy: stopped when its drain is over
@@ -476,7 +346,7 @@ def remote_sha(repository: str, ref: str, credentials_file: str | None) -> str:
     """The commit a branch or tag names on the remote (or the SHA itself)."""
     if is_commit_sha(ref):
         return ref
-    options, env, _secret = _git_auth(credentials_file)
+    options, env, _secret = git_auth(credentials_file)
     result = subprocess.run(["git", *options, "ls-remote", repository, ref, f"refs/tags/{ref}^{{}}"],
                             capture_output=True, text=True, env=env, timeout=120)
     if result.returncode != 0:

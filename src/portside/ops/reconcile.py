@@ -14,7 +14,6 @@ import dataclasses
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import docker
@@ -23,7 +22,7 @@ import docker.errors
 from portside.adapters import probe, runtime
 from portside.adapters.nginx import nginx_version
 from portside.adapters.probe import replica_healthy
-from portside.adapters.store import Release, Store, app_lock, now
+from portside.adapters.store import AppRecord, Release, Store, app_lock, now
 from portside.core import health
 from portside.core.config import PortsideConfig
 from portside.core.errors import LockHeld, PortsideError
@@ -31,29 +30,12 @@ from portside.core.render.gateway import render_site
 from portside.ops.context import Context
 from portside.ops.site import site_inputs
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS app_health (
-    app TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    since TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS app_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    app TEXT NOT NULL,
-    at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-"""
-
 
 class HealthStore:
     """Each app's last known state (so a change is noticed once) and notable events (OOM kills, crashes)."""
 
     def __init__(self, store: Store) -> None:
         self.db: sqlite3.Connection = store.db
-        self.db.executescript(SCHEMA)
 
     def state(self, app: str) -> tuple[str, str] | None:
         row = self.db.execute("SELECT state, since FROM app_health WHERE app=?", (app,)).fetchone()
@@ -99,31 +81,30 @@ def replicas(client: docker.DockerClient, app: str, release: int, health_path: s
 class Live:
     """An app's live release and the config it was deployed with."""
 
-    info: dict[str, Any]
+    app: AppRecord
     release: Release
     config: PortsideConfig
 
 
-def live(store: Store, info: dict[str, Any]) -> Live | None:
-    release = store.current(info["name"])
+def live(store: Store, app: AppRecord) -> Live | None:
+    release = store.current(app.name)
     if release is None or release.config_json == "{}":
         return None
     try:
-        return Live(info, release, PortsideConfig.model_validate_json(release.config_json))
+        return Live(app, release, PortsideConfig.model_validate_json(release.config_json))
     except ValueError:
         return None
 
 
 def render_live(ctx: Context, item: Live, upstreams: tuple[str, ...]) -> str:
-    info, release = item.info, item.release
+    app, release = item.app, item.release
     return render_site(item.config, site_inputs(
         ctx, item.config, label=f"{release.number} ({release.git_ref})",
-        release_dir=ctx.paths.release_dir(info["name"], release.number), upstreams=upstreams,
-        http_port=info["http_port"], https_port=info["https_port"], nginx_version=nginx_version(),
-        admin_dir=Path(info["app_dir"])))
+        release_dir=ctx.paths.release_dir(app.name, release.number), upstreams=upstreams,
+        http_port=app.http_port, https_port=app.https_port, nginx_version=nginx_version(), admin_dir=app.app_dir))
 
 
-def reconcile_app(ctx: Context, store: Store, client: docker.DockerClient, info: dict[str, Any],
+def reconcile_app(ctx: Context, store: Store, client: docker.DockerClient, record: AppRecord,
                   say: Callable[[str], None]) -> str | None:
     """Bring one app's gateway site in line with its healthy replicas; what changed, or None.
 
@@ -132,11 +113,11 @@ def reconcile_app(ctx: Context, store: Store, client: docker.DockerClient, info:
     from portside.core.gateway_choice import GatewayChoice
     from portside.ops.gateway import make_gateway
 
-    app = info["name"]
-    item = live(store, info)
+    app = record.name
+    item = live(store, record)
     if item is None or item.config.backend is None:
         return None
-    gateway = make_gateway(ctx, GatewayChoice(info["gateway_mode"], info["http_port"], info["https_port"]))
+    gateway = make_gateway(ctx, GatewayChoice(record.gateway_mode, record.http_port, record.https_port))
     site = gateway.site_file(app)
     current = site.read_text() if site.exists() else None
     if current is not None and "waiting for its first certificate" in current:
@@ -163,13 +144,13 @@ def reconcile_app(ctx: Context, store: Store, client: docker.DockerClient, info:
 
 def probe_app(item: Live) -> dict[str, int | None]:
     """What a request through the gateway gets right now: / and the health path."""
-    info, config = item.info, item.config
-    port = info["https_port"] or info["http_port"]
+    app, config = item.app, item.config
+    port = app.https_port or app.http_port
     paths = (["/"] if config.frontend else []) + ([_gateway_health_path(config)] if config.backend else [])
     result: dict[str, int | None] = {}
     for path in paths:
         try:
-            result[path] = probe.through_gateway(config.app.domain, port, path, bool(info["https_port"]),
+            result[path] = probe.through_gateway(config.app.domain, port, path, bool(app.https_port),
                                                  timeout=5).status
         except OSError:
             result[path] = None
@@ -182,14 +163,14 @@ def _gateway_health_path(config: PortsideConfig) -> str:
     return config.gateway.api_prefix + path if config.gateway.strip_prefix else path
 
 
-def assess(store: Store, client: docker.DockerClient | None, info: dict[str, Any]) -> tuple[health.AppHealth, list[
+def assess(store: Store, client: docker.DockerClient | None, app: AppRecord) -> tuple[health.AppHealth, list[
         health.ReplicaView], dict[str, int | None]]:
     """``client`` None: Docker does not answer; the replicas are then not looked at (see health.without_docker)."""
-    item = live(store, info)
+    item = live(store, app)
     if item is None:
         return health.AppHealth(health.STOPPED, "no live release"), [], {}
     backend = item.config.backend
-    views = replicas(client, info["name"], item.release.number, backend.health_path) if backend and client else []
+    views = replicas(client, app.name, item.release.number, backend.health_path) if backend and client else []
     probes = probe_app(item)
     return health.app_health(backend.replicas if backend else 0, views, probes, backend is not None), views, probes
 
@@ -202,19 +183,19 @@ def reconcile_all(ctx: Context, store: Store, say: Callable[[str], None],
     states = HealthStore(store)
     client = runtime.connect()
     try:
-        for info in store.apps():
-            if apps is not None and info["name"] not in apps:
+        for record in store.apps():
+            if apps is not None and record.name not in apps:
                 continue
             try:
-                change = reconcile_app(ctx, store, client, info, say)
+                change = reconcile_app(ctx, store, client, record, say)
                 if change:
                     changes.append(change)
-                state, views, _ = assess(store, client, info)
+                state, views, _ = assess(store, client, record)
             except (PortsideError, docker.errors.DockerException, OSError) as exc:
-                say(f"{info['name']}: reconcile failed: {exc}")
+                say(f"{record.name}: reconcile failed: {exc}")
                 continue
-            earlier = any(r.status in ("retired", "rolled-back") for r in store.releases(info["name"]))
-            _record(states, info["name"], state, views, notify, earlier)
+            earlier = any(r.status in ("retired", "rolled-back") for r in store.releases(record.name))
+            _record(states, record.name, state, views, notify, earlier)
     finally:
         client.close()
     return changes

@@ -19,16 +19,6 @@ from portside.ops.context import Context
 from portside.ops.gateway import make_gateway
 from portside.ops.site import acme_dir, cert_paths
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS cert_state (
-    app TEXT PRIMARY KEY,
-    failures INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    last_attempt TEXT,
-    next_attempt REAL NOT NULL DEFAULT 0,
-    last_renewed TEXT
-);
-"""
 BACKOFF_FIRST = 600.0  # seconds; doubles per failure, at most a day: never a tight loop against the CA
 BACKOFF_MAX = 86400.0
 
@@ -41,7 +31,6 @@ class RenewResult:
 
 
 def _state(store: Store, app: str) -> dict[str, Any]:
-    store.db.executescript(SCHEMA)
     row = store.db.execute("SELECT * FROM cert_state WHERE app=?", (app,)).fetchone()
     return dict(row) if row else {"app": app, "failures": 0, "last_error": None, "last_attempt": None,
                                   "next_attempt": 0.0, "last_renewed": None}
@@ -54,19 +43,15 @@ def _save(store: Store, state: dict[str, Any]) -> None:
 
 def _live_config(store: Store, app: str) -> PortsideConfig | None:
     """The config of the live release (what is deployed), or, for releases recorded before portside kept
-    it, the app folder's portside.toml."""
-    from pathlib import Path
-
-    from portside.core.config import load_config
-
+    it, the admin's registered portside.toml."""
     release = store.current(app)
     if release is None:
         return None
     if release.config_json != "{}":
         return PortsideConfig.model_validate_json(release.config_json)
-    info = store.app(app)
+    record = store.app(app)
     try:
-        return load_config(Path(info["app_dir"])) if info else None
+        return record.config() if record else None
     except PortsideError:
         return None
 
@@ -76,8 +61,8 @@ def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], 
     from portside.core.render.gateway import server_names
 
     config = _live_config(store, app)
-    info = store.app(app)
-    if config is None or info is None or config.tls.mode is not TlsMode.acme:
+    record = store.app(app)
+    if config is None or record is None or config.tls.mode is not TlsMode.acme:
         return RenewResult(app, "not-acme", "not using tls.mode = 'acme'")
     folder = acme_dir(ctx, app)
     pair = acme_pair(ctx, app)
@@ -97,7 +82,7 @@ def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], 
     state["last_attempt"] = now()
     try:
         acme_issuer(ctx, config, say).issue(names, folder, config.tls.key_type)
-        gateway = make_gateway(ctx, GatewayChoice(info["gateway_mode"], info["http_port"], info["https_port"]))
+        gateway = make_gateway(ctx, GatewayChoice(record.gateway_mode, record.http_port, record.https_port))
         gateway.config_test()
         gateway.reload()  # same file paths, new contents: a reload serves the new certificate, no restart
     except PortsideError as exc:
@@ -122,25 +107,23 @@ def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], 
 
 
 def renew_all(ctx: Context, store: Store, say: Callable[[str], None], force: bool = False) -> list[RenewResult]:
-    return [renew_app(ctx, store, info["name"], say, force) for info in store.apps()
-            if info["current_release"] is not None]
+    return [renew_app(ctx, store, record.name, say, force) for record in store.apps()
+            if record.current_release is not None]
 
 
 def cert_rows(ctx: Context, store: Store) -> list[dict[str, Any]]:
     """For 'portside certs' and 'status': every app's certificate, expiry, next renewal, last failure."""
     rows = []
-    for info in store.apps():
-        config = _live_config(store, info["name"])
+    for record in store.apps():
+        config = _live_config(store, record.name)
         if config is None or config.tls.mode is TlsMode.off:
             continue
-        from pathlib import Path
-
-        pair = cert_paths(ctx, config, Path(info["app_dir"]))
+        pair = cert_paths(ctx, config, record.app_dir)
         assert pair is not None  # TLS is on
         cert = read_cert(pair.cert)
-        state = _state(store, info["name"])
+        state = _state(store, record.name)
         rows.append({
-            "app": info["name"], "mode": config.tls.mode.value,
+            "app": record.name, "mode": config.tls.mode.value,
             "names": list(cert.names) if cert else [], "issuer": cert.issuer if cert else None,
             "expires": cert.not_after.isoformat() if cert else None,
             "renews": cert.renew_at.isoformat() if cert and config.tls.mode is TlsMode.acme else None,

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from portside.adapters.nginx import nginx_version
 from portside.adapters.store import Release, Store
 from portside.core.config import PortsideConfig
-from portside.core.errors import ConfigError
 from portside.core.gateway_choice import GatewayChoice
 from portside.core.plan import Facts, build_rollback_plan, env_hash
 from portside.core.rollback import rollback_target
@@ -20,24 +18,22 @@ from portside.ops.gateway import make_gateway
 
 def rollback(ctx: Context, store: Store, app: str, to: int | None, say: Callable[[str], None],
              progress: Callable[[str], None] | None = None) -> Release:
-    info = store.app(app)
+    info = store.registered(app)
     current = store.current(app)
-    if info is None:
-        raise ConfigError([f"app {app!r} is not deployed here. Fix: 'portside status' lists the apps"])
     kept = [r for r in store.releases(app)
             if ctx.paths.release_dir(app, r.number).exists() and r.config_json != "{}"]
     target = rollback_target(app, kept, current.number if current else None, to)
     config = PortsideConfig.model_validate_json(target.config_json)
-    app_dir = Path(info["app_dir"])
+    app_dir = info.app_dir
     facts = Facts(
         app_dir=app_dir, git_ref=target.git_ref, release=target.number,
-        release_dir=ctx.paths.release_dir(app, target.number), gateway_mode=info["gateway_mode"],
-        http_port=info["http_port"], https_port=info["https_port"],
+        release_dir=ctx.paths.release_dir(app, target.number), gateway_mode=info.gateway_mode,
+        http_port=info.http_port, https_port=info.https_port,
         current_release=current.number if current else None, current_ref=current.git_ref if current else None,
         current_config_hash=None, current_env_hash=None, current_healthy=False,
         env_hash=env_hash(runtime_env(config, app_dir)), nginx_version=nginx_version())
     plan = build_rollback_plan(config, facts, target.backend_image)
-    choice = GatewayChoice(info["gateway_mode"], info["http_port"], info["https_port"])
+    choice = GatewayChoice(info.gateway_mode, info.http_port, info.https_port)
     deployer = Deployer(ctx, store, config, app_dir, facts, make_gateway(ctx, choice), say, progress=progress,
                         rollback=True)
     try:

@@ -126,7 +126,7 @@ class Supervisor:
             reconcile_all(self.ctx, store, self.say, self.notify, apps)
             self.failing = ""
             states = HealthStore(store)
-            return {a["name"] for a in store.apps() if (states.state(a["name"]) or ("",))[0] in (DOWN, DEGRADED)}
+            return {a.name for a in store.apps() if (states.state(a.name) or ("",))[0] in (DOWN, DEGRADED)}
         except Exception as exc:  # noqa: BLE001 - the supervisor must outlive one failed pass
             if repr(exc) != self.failing:  # said once, not every second while Docker is down
                 self.failing = repr(exc)
@@ -149,18 +149,18 @@ class Supervisor:
         """A private gateway that serves live apps and whose nginx died is started again."""
         store = Store(self.ctx.paths.db)
         try:
-            apps = [a for a in store.apps() if a["gateway_mode"] == "private" and a["current_release"] is not None]
+            apps = [a for a in store.apps() if a.gateway_mode == "private" and a.current_release is not None]
         finally:
             store.close()
         if not apps:
             return
-        gateway = private_gateway(self.ctx, apps[0]["http_port"], apps[0]["https_port"])
+        gateway = private_gateway(self.ctx, apps[0].http_port, apps[0].https_port)
         if gateway.master_pid() is not None:
             return
         try:
             gateway.reload()  # starts the master (after nginx -t) when none runs
             self.say("the private gateway's nginx had stopped; started it again")
-            self.notify(apps[0]["name"], "gateway down", "gateway restarted",
+            self.notify(apps[0].name, "gateway down", "gateway restarted",
                         "the private gateway's nginx had stopped; portside serve started it again")
         except Exception as exc:  # noqa: BLE001 - report, retry on the next round
             self.say(f"could not restart the private gateway: {exc}")
