@@ -119,3 +119,4 @@ def test_every_action_type_has_a_handler() -> None:
     actions = {cls for _name, cls in inspect.getmembers(plan_module, inspect.isclass)
                if issubclass(cls, Action) and cls is not Action}
     assert actions == set(HANDLERS)
+    assert all(cls.step in ("build", "test", "release", "verify") for cls in actions)  # each names its step

@@ -17,6 +17,7 @@ from typing import Any
 
 from portside.core.config import PortsideConfig, load_config
 from portside.core.errors import AppNotRegistered, ConfigError, LockHeld, StateTooNew
+from portside.core.gateway_choice import app_url
 
 # Every table portside keeps, as it was when versions began (migration 1): the apps, their releases and audit
 # record; the pipeline queue, webhook deliveries and hook secrets (ops/pipelines); each app's health and events
@@ -172,10 +173,8 @@ class AppRecord:
         return load_config(self.app_dir)
 
     def url(self, domain: str) -> str:
-        """The app's address through the gateway, e.g. 'https://board.example.com/' or 'http://localhost:8080/'."""
-        if self.https_port:
-            return f"https://{domain}{'' if self.https_port == 443 else f':{self.https_port}'}/"
-        return f"http://{domain}{'' if self.http_port == 80 else f':{self.http_port}'}/"
+        """The app's address through its gateway."""
+        return app_url(domain, self.http_port, self.https_port)
 
 
 @dataclass(frozen=True)

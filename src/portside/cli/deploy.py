@@ -178,11 +178,9 @@ def _report_live(prep: Prepared, the_plan: Any, live_after: float | None, starte
 
 
 def _url(config: Any, choice: Any) -> str:
-    if choice.https_port:
-        port = "" if choice.https_port == 443 else f":{choice.https_port}"
-        return f"https://{config.app.domain}{port}/"
-    port = "" if choice.http_port == 80 else f":{choice.http_port}"
-    return f"http://{config.app.domain}{port}/"
+    from portside.core.gateway_choice import app_url
+
+    return app_url(config.app.domain, choice.http_port, choice.https_port)
 
 
 def down(

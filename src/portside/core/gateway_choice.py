@@ -25,3 +25,10 @@ def choose_gateway(config: PortsideConfig, local: bool, http_port: int | None, h
         https = (https_port or (LOCAL_HTTPS if local else 443)) if tls else None
         return GatewayChoice("private", http, https)
     return GatewayChoice("system", http_port or 80, (https_port or 443) if tls else None)
+
+
+def app_url(domain: str, http_port: int, https_port: int | None) -> str:
+    """An app's address through its gateway, e.g. 'https://board.example.com/' or 'http://localhost:8080/'."""
+    if https_port:
+        return f"https://{domain}{'' if https_port == 443 else f':{https_port}'}/"
+    return f"http://{domain}{'' if http_port == 80 else f':{http_port}'}/"

@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from portside.core.config import PortsideConfig, TlsMode
 from portside.core.errors import ConfigError
@@ -35,12 +36,18 @@ class Facts:
 
 @dataclass(frozen=True)
 class Action:
+    """One step of a plan. ``step`` is the pipeline step it belongs to (build, test, release, verify); the
+    executor's handler for each action type is in ops/deploy.py HANDLERS (a test keeps both complete)."""
+
+    step: ClassVar[str] = ""
+
     def describe(self) -> str:  # pragma: no cover - every action overrides it
         raise NotImplementedError
 
 
 @dataclass(frozen=True)
 class NoChange(Action):
+    step: ClassVar[str] = "release"
     release: int
     ref: str
 
@@ -50,6 +57,7 @@ class NoChange(Action):
 
 @dataclass(frozen=True)
 class Preflight(Action):
+    step: ClassVar[str] = "build"
     mode: str
     http_port: int
     https_port: int | None
@@ -61,6 +69,7 @@ class Preflight(Action):
 
 @dataclass(frozen=True)
 class ResolveBase(Action):
+    step: ClassVar[str] = "build"
     kind: str
 
     def describe(self) -> str:
@@ -69,6 +78,7 @@ class ResolveBase(Action):
 
 @dataclass(frozen=True)
 class BuildImage(Action):
+    step: ClassVar[str] = "build"
     role: str
     context: Path
     dockerfile: str
@@ -81,6 +91,7 @@ class BuildImage(Action):
 
 @dataclass(frozen=True)
 class CheckImageUser(Action):
+    step: ClassVar[str] = "build"
     tag: str
     allow_root: bool
 
@@ -91,6 +102,7 @@ class CheckImageUser(Action):
 
 @dataclass(frozen=True)
 class EnsureCertificate(Action):
+    step: ClassVar[str] = "release"
     mode: str
     names: tuple[str, ...]
 
@@ -105,6 +117,7 @@ class EnsureCertificate(Action):
 
 @dataclass(frozen=True)
 class ExtractSite(Action):
+    step: ClassVar[str] = "release"
     tag: str
     dest: Path
 
@@ -114,6 +127,7 @@ class ExtractSite(Action):
 
 @dataclass(frozen=True)
 class StartReplicas(Action):
+    step: ClassVar[str] = "release"
     tag: str
     count: int
     port: int
@@ -128,6 +142,7 @@ class StartReplicas(Action):
 
 @dataclass(frozen=True)
 class HealthCheck(Action):
+    step: ClassVar[str] = "release"
     path: str
     timeout: int
 
@@ -137,6 +152,7 @@ class HealthCheck(Action):
 
 @dataclass(frozen=True)
 class SwitchGateway(Action):
+    step: ClassVar[str] = "release"
     mode: str
     http_port: int
     https_port: int | None
@@ -148,6 +164,7 @@ class SwitchGateway(Action):
 
 @dataclass(frozen=True)
 class Verify(Action):
+    step: ClassVar[str] = "verify"
     paths: tuple[str, ...]
 
     def describe(self) -> str:
@@ -157,6 +174,7 @@ class Verify(Action):
 
 @dataclass(frozen=True)
 class RunTests(Action):
+    step: ClassVar[str] = "test"
     tag: str
     command: str
 
@@ -166,6 +184,7 @@ class RunTests(Action):
 
 @dataclass(frozen=True)
 class StopOld(Action):
+    step: ClassVar[str] = "verify"
     release: int
     drain_seconds: int
 
@@ -175,6 +194,7 @@ class StopOld(Action):
 
 @dataclass(frozen=True)
 class Prune(Action):
+    step: ClassVar[str] = "verify"
     keep: int
 
     def describe(self) -> str:

@@ -207,14 +207,6 @@ class _StepLogger:
             self.handle.close()
 
 
-STEP_OF_ACTION = {
-    "Preflight": "build", "ResolveBase": "build", "BuildImage": "build", "CheckImageUser": "build",
-    "RunTests": "test", "EnsureCertificate": "release", "ExtractSite": "release", "StartReplicas": "release",
-    "HealthCheck": "release", "SwitchGateway": "release", "Verify": "verify", "StopOld": "verify",
-    "Prune": "verify", "NoChange": "release",
-}
-
-
 def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline: Pipeline,
                  notify: Callable[[Pipeline, str, str], None] | None = None) -> Pipeline:
     """Run one claimed pipeline to the end. Never raises for a deploy failure: the pipeline records it."""
@@ -248,7 +240,7 @@ def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline:
 def _run_steps(ctx: Context, store: Store, pipelines: PipelineStore, pipeline: Pipeline, log: _StepLogger) -> int:
     """fetch, then (under the app's lock) build, test, release, verify; the number of the release now live."""
     from portside.core.gateway_choice import choose_gateway
-    from portside.core.plan import build_plan
+    from portside.core.plan import SwitchGateway, build_plan
     from portside.ops.deploy import Deployer
     from portside.ops.facts import gather_facts
     from portside.ops.gateway import make_gateway
@@ -272,10 +264,10 @@ def _run_steps(ctx: Context, store: Store, pipelines: PipelineStore, pipeline: P
         plan = build_plan(config, facts)
 
         def before(action: Any) -> None:
-            log.enter(STEP_OF_ACTION.get(type(action).__name__, "release"))
+            log.enter(action.step)
 
         def after(action: Any) -> None:
-            if type(action).__name__ == "SwitchGateway":
+            if isinstance(action, SwitchGateway):
                 pipelines.mark_live(pipeline.id, plan.release)
 
         deployer = Deployer(ctx, store, config, admin_dir, facts, make_gateway(ctx, choice), log.say,
