@@ -140,20 +140,14 @@ def test_who_runs_setup_through_sudo_keeps_access_and_another_sshd_port_stays_op
 
 
 def _run_and_kill_after(box: Box, action: int) -> str:
-    """Start setup, SIGKILL it as soon as action N reported done; returns what it printed."""
-    argv = ["docker", "exec", box.name, "sh", "-c", "echo $$ > /tmp/setup.pid; exec python3 -m portside server "
-            "setup 2>&1"]
-    seen = []
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            seen.append(line)
-            if re.search(rf"\[{action}/\d+\] done", line):
-                box.sh("kill -9 $(cat /tmp/setup.pid)")
-                break
-        proc.stdout.read()
-        proc.wait(timeout=60)
-    return "".join(seen)
+    """Run setup and have it SIGKILLed right after action N is done (server/apply.py KILL_AFTER: a kill from
+    outside races the actions after N); returns what it printed."""
+    from portside.server.apply import KILL_AFTER
+
+    done = subprocess.run(["docker", "exec", "-e", f"{KILL_AFTER}={action}", box.name, "python3", "-m", "portside",
+                           "server", "setup"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 137, (done.returncode, done.stderr)  # killed by SIGKILL, not finished
+    return done.stdout + done.stderr
 
 
 def _killed_then_rerun(action: int, total: int) -> None:

@@ -7,6 +7,8 @@ its own, and a rerun plans only what is still missing.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,6 +19,9 @@ from portside.server.model import STATE_DIR, Action, MakeDir, Record, RemoveFile
 
 Undo = Callable[[], None]
 Performer = Callable[[Any, Host], Undo | None]
+# Fault injection for the crash tests: SIGKILL this process right after action N is done, so a test can kill
+# it between exactly those two actions (killing it from outside races the actions that follow).
+KILL_AFTER = "PORTSIDE_FAULT_KILL_AFTER_ACTION"
 
 
 def write(action: WriteFile, host: Host) -> Undo:
@@ -79,6 +84,8 @@ class Runner:
                 if undo is not None:
                     undos.append(undo)
                 self.say(f"[{done}/{total}] done ({time.monotonic() - started:.2f}s)")
+                if os.environ.get(KILL_AFTER) == str(done):
+                    os.kill(os.getpid(), signal.SIGKILL)
         return done
 
     def perform(self, action: Action) -> Undo | None:
