@@ -13,7 +13,6 @@ from rich.markup import escape
 from portside.cli.app import DirArg, JsonOpt, LocalOpt, StateOpt, _ctx, _guard, _say, err, out
 from portside.core.config import CONFIG_NAME, load_config
 from portside.core.errors import ConfigError
-from portside.ops.context import Paths, default_state_dir
 
 
 def init(
@@ -76,7 +75,7 @@ def check(directory: DirArg = Path("."), as_json: JsonOpt = False, image: ImageO
 def _check_images(config: Any, directory: Path) -> list[str]:
     from portside.ops.image_check import check_images
 
-    return check_images(config, directory.resolve(), Paths(default_state_dir()).root / "cache" / "debootstrap", _say)
+    return check_images(_ctx(None), config, directory.resolve(), _say)
 
 
 def render(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import docker
 
-from portside.adapters import images, runtime
+from portside.adapters import images, runtime, uids
 from portside.adapters.base_images import BaseImageBuilder, resolve_base
 from portside.core.config import PortsideConfig
 from portside.core.errors import BuildError
@@ -49,19 +49,28 @@ def build_image(client: docker.DockerClient, ctx: Context, action: BuildImage, p
     return result.tag
 
 
-def check_image_user(client: docker.DockerClient, action: CheckImageUser, say: Callable[[str], None]) -> None:
-    """An image that runs as root is refused (or, with backend.allow_root, warned about)."""
+def check_image_user(client: docker.DockerClient, action: CheckImageUser,
+                     say: Callable[[str], None]) -> uids.ImageUser:
+    """An image that runs as root is refused (or, with backend.allow_root, warned about); returns its user."""
     user = images.image_uid(client, action.tag, images.image_user(client, action.tag))
     if not user.is_root:
-        return
+        return user
     shown = user.describe()
     if action.allow_root:
         say(f"WARNING: {action.tag} runs as {shown}; allowed by backend.allow_root. "
             "A compromise of the app is then root inside the container.")
-        return
+        return user
     raise BuildError(f"the backend image {action.tag} runs as {shown}.",
                      fix="add a non-root user to the Dockerfile ('RUN useradd --uid 10001 app' then "
                      "'USER 10001'), or set backend.allow_root = true if you must")
+
+
+def extract_site(client: docker.DockerClient, tag: str, dest: Path) -> None:
+    """The frontend image's /site into ``dest`` (replaced only if the whole copy passed); it must hold index.html."""
+    images.extract_dir(client, tag, "/site", dest)
+    if not (dest / "index.html").is_file():
+        raise BuildError(f"the frontend build has no index.html (in {tag}:/site).",
+                         fix="check frontend.output_dir and that the build writes index.html")
 
 
 def run_tests(client: docker.DockerClient, ctx: Context, config: PortsideConfig, app_dir: Path, action: RunTests,

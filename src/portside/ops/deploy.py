@@ -22,7 +22,7 @@ from portside.adapters.gateway import Gateway
 from portside.adapters.store import Release, Store, now
 from portside.core.certs import http_only_config
 from portside.core.config import PortsideConfig
-from portside.core.errors import BuildError, DeployError, PortsideError, disk_full
+from portside.core.errors import DeployError, PortsideError, disk_full
 from portside.core.plan import (
     Action,
     BuildImage,
@@ -171,10 +171,7 @@ class Deployer:
         self.run.cert = certs.ensure_leaf(ca, self.ctx.paths.certs(plan.app), action.names)
 
     def _extract_site(self, action: ExtractSite, plan: Plan) -> None:
-        images.extract_dir(self.client, action.tag, "/site", action.dest)  # replaces dest only if all passed
-        if not (action.dest / "index.html").is_file():
-            raise BuildError(f"the frontend build has no index.html (in {action.tag}:/site).",
-                             fix="check frontend.output_dir and that the build writes index.html")
+        build.extract_site(self.client, action.tag, action.dest)
         make_traversable(action.dest, self.ctx.paths.root)
 
     def _start_replicas(self, action: StartReplicas, plan: Plan) -> None:

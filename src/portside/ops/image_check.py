@@ -14,44 +14,41 @@ from pathlib import Path
 import docker
 
 from portside.adapters import images, runtime
-from portside.adapters.base_images import BaseImageBuilder, resolve_base
 from portside.core.config import PortsideConfig
-from portside.core.errors import BuildError
+from portside.core.plan import CheckImageUser
+from portside.ops import build
+from portside.ops.context import Context
 from portside.ops.facts import runtime_env
 
 CHECK_LABEL = "portside.check"
 
 
-def check_images(config: PortsideConfig, app_dir: Path, cache_dir: Path, say: Callable[[str], None],
+def check_images(ctx: Context, config: PortsideConfig, app_dir: Path, say: Callable[[str], None],
                  offline: bool = False) -> list[str]:
     """What was verified, one line each; raises the error `up` would raise at the first problem."""
     client = runtime.connect()
     logs = Path(tempfile.mkdtemp(prefix="portside-check-"))
     bases: dict[str, str] = {}
 
-    def base(kind: str) -> str:
+    def build_role(role: str, folder: str, dockerfile: str, kind: str) -> str:
         if kind not in bases:
-            bases[kind] = resolve_base(client, kind, lambda: BaseImageBuilder(
-                client, cache_dir, logs, say, ca_bundle=Path("/etc/ssl/certs/ca-certificates.crt")), say, offline)
-        return bases[kind]
-
-    def build(role: str, folder: str, dockerfile: str, kind: str) -> str:
+            bases[kind] = build.base_image(client, ctx, kind, say, offline)
         tag = f"portside-check/{config.app.name}-{role}:latest"
         say(f"building the {role} image from {folder}/{dockerfile}")
         images.build_image(client, app_dir / folder, dockerfile, tag, logs / f"{role}.log",
-                            buildargs={"BASE_IMAGE": base(kind)}, labels={CHECK_LABEL: config.app.name},
-                            memory_bytes=2 * 1024**3, what=f"{role} image")
+                           buildargs={"BASE_IMAGE": bases[kind]}, labels={CHECK_LABEL: config.app.name},
+                           memory_bytes=build.BUILD_MEMORY, what=f"{role} image")
         return tag
 
     found = []
     try:
         if config.frontend is not None:
             fe = config.frontend
-            found.append(_check_site(client, build("frontend", fe.path, fe.dockerfile, fe.base_image)))
+            found.append(_check_site(client, build_role("frontend", fe.path, fe.dockerfile, fe.base_image)))
         if config.backend is not None:
             be = config.backend
-            tag = build("backend", be.path, be.dockerfile, be.base_image)
-            found += _check_backend(client, config, app_dir, tag)
+            tag = build_role("backend", be.path, be.dockerfile, be.base_image)
+            found += _check_backend(client, config, app_dir, tag, say)
     finally:
         client.close()
     return found
@@ -60,22 +57,16 @@ def check_images(config: PortsideConfig, app_dir: Path, cache_dir: Path, say: Ca
 def _check_site(client: docker.DockerClient, tag: str) -> str:
     with tempfile.TemporaryDirectory(prefix="portside-check-site-") as tmp:
         site = Path(tmp) / "site"
-        images.extract_dir(client, tag, "/site", site)
-        if not (site / "index.html").is_file():
-            raise BuildError(f"the frontend build has no index.html (in {tag}:/site).",
-                             fix="check frontend.output_dir and that the build writes index.html")
+        build.extract_site(client, tag, site)
         files = sum(1 for path in site.rglob("*") if path.is_file())
     return f"frontend: /site holds index.html and {files - 1} more file(s)"
 
 
-def _check_backend(client: docker.DockerClient, config: PortsideConfig, app_dir: Path, tag: str) -> list[str]:
+def _check_backend(client: docker.DockerClient, config: PortsideConfig, app_dir: Path, tag: str,
+                   say: Callable[[str], None]) -> list[str]:
     be = config.backend
     assert be is not None
-    user = images.image_uid(client, tag, images.image_user(client, tag))
-    if user.is_root and not be.allow_root:
-        raise BuildError(f"the backend image {tag} runs as {user.describe()}.",
-                         fix="add a non-root user to the Dockerfile ('RUN useradd --uid 10001 app' then "
-                         "'USER 10001'), or set backend.allow_root = true if you must")
+    user = build.check_image_user(client, CheckImageUser(tag, be.allow_root), say)
     network = f"portside-check-{config.app.name}"
     runtime.ensure_network(client, network, config.app.name)
     name = f"portside-check-{config.app.name}-backend"
