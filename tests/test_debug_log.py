@@ -17,8 +17,8 @@ def fake_down(monkeypatch: pytest.MonkeyPatch) -> None:
     import portside.ops.lifecycle as lifecycle
     from portside.adapters import procs
 
-    def take_down(ctx, app_name, stop_gateway, say):  # type: ignore[no-untyped-def]
-        say(f"removing {app_name}'s site")
+    def take_down(ctx, app_name, stop_gateway):  # type: ignore[no-untyped-def]
+        ctx.say(f"removing {app_name}'s site")
         procs.run(["true"])
 
     monkeypatch.setattr(lifecycle, "take_down", take_down)

@@ -101,7 +101,7 @@ def test_render_out_writes_the_site_up_writes(open_dir: Path) -> None:
     ctx = Context.create(state)
     choice = choose_gateway(config, True, None, None, None)
     facts = gather_facts(ctx, Store(ctx.paths.db), config, EXAMPLE, choice)
-    deployer = Deployer(ctx, None, config, EXAMPLE, facts, make_gateway(ctx, choice), print)  # type: ignore[arg-type]
+    deployer = Deployer(ctx, None, config, EXAMPLE, facts, make_gateway(ctx, choice))  # type: ignore[arg-type]
     deployer.run.replicas = [Replica("r1", "c1", 40001), Replica("r2", "c2", 40002)]
     deployed = deployer.render(build_plan(config, facts))
     assert "server 127.0.0.1:40001 " in deployed and "server 127.0.0.1:65535 down;" in rendered

@@ -412,7 +412,7 @@ def _check_image_user(tag: str, tmp_path: Path, docker_client):  # type: ignore[
 
     config = parse_config('[app]\nname = "users"\ndomain = "localhost"\n[backend]\n')
     said: list[str] = []
-    deployer = deploy.Deployer(Context.create(tmp_path), None, config, tmp_path, None, None, said.append)  # type: ignore[arg-type]
+    deployer = deploy.Deployer(Context.create(tmp_path, said.append), None, config, tmp_path, None, None)  # type: ignore[arg-type]
     deployer._client = docker_client
     deployer._check_image_user(CheckImageUser(tag, allow_root=False), Plan("users", 1, "x"))
     return said
@@ -477,7 +477,7 @@ def _start(tag: str, tmp_path: Path, docker_client, allow_root: bool):  # type: 
     config = parse_config(f'[app]\nname = "{app}"\ndomain = "localhost"\n[backend]\n'
                           f'allow_root = {str(allow_root).lower()}\n')
     said: list[str] = []
-    deployer = deploy.Deployer(Context.create(tmp_path), None, config, tmp_path, None, None, said.append)  # type: ignore[arg-type]
+    deployer = deploy.Deployer(Context.create(tmp_path, said.append), None, config, tmp_path, None, None)  # type: ignore[arg-type]
     deployer._client = docker_client
     action = StartReplicas(tag, 2, 8000, f"portside-{app}", "64m", 0.5)
     return app, said, lambda: deployer._start_replicas(action, Plan(app, 1, "x"))

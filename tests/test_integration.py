@@ -18,8 +18,8 @@ from pathlib import Path
 import docker.errors
 import pytest
 
+from portside.adapters.locks import app_lock
 from portside.adapters.probe import get, ws_echo
-from portside.adapters.store import app_lock
 
 from .conftest import App, cli, edited
 

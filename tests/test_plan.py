@@ -75,7 +75,7 @@ def test_allow_root_warns_loudly_instead_of_refusing(monkeypatch, tmp_path: Path
     from portside.ops.context import Context
 
     said: list[str] = []
-    deployer = deploy.Deployer(Context.create(tmp_path), None, CONFIG, tmp_path, _facts(), None, said.append)  # type: ignore[arg-type]
+    deployer = deploy.Deployer(Context.create(tmp_path, said.append), None, CONFIG, tmp_path, _facts(), None)  # type: ignore[arg-type]
     deployer._client = object()  # type: ignore[assignment]
     monkeypatch.setattr(images, "image_user", lambda _client, _tag: "0")
     plan = build_plan(CONFIG, _facts(git_ref="x"))
@@ -99,7 +99,7 @@ def test_http_only_bootstrap_serves_the_app_and_the_challenge() -> None:
     config = parse_config('[app]\nname = "demo"\ndomain = "demo.example.com"\n[frontend]\n[backend]\n'
                           '[tls]\nmode = "acme"\nemail = "a@example.com"\nbootstrap = "app"\n')
     facts = _facts(release_dir=tmp_path / "state" / "r" / "4", http_port=80, https_port=443)
-    deployer = deploy.Deployer(Context.create(tmp_path / "state"), None, config, tmp_path, facts, None, print)  # type: ignore[arg-type]
+    deployer = deploy.Deployer(Context.create(tmp_path / "state"), None, config, tmp_path, facts, None)  # type: ignore[arg-type]
     text = deployer._http_only_site(build_plan(config, facts))
     assert text is not None
     assert "ssl_certificate" not in text and "listen 443" not in text

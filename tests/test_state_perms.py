@@ -19,8 +19,9 @@ import pytest
 
 from portside.adapters.acme import preflight
 from portside.adapters.git import source_ref
+from portside.adapters.locks import app_lock
 from portside.adapters.probe import get
-from portside.adapters.store import Store, app_lock
+from portside.adapters.store import Store
 from portside.ops.context import STATE_UMASK, private_files
 
 from .conftest import cli, deployed_example, free_port, write_files

@@ -159,7 +159,7 @@ def test_a_database_from_before_versions_upgrades_and_keeps_every_row(tmp_path: 
         assert pipelines.hook_secret("board") == "s3cret"
         assert pipelines.seen("gitlab", "d-1", "board") is not None
         assert [d["reason"] for d in pipelines.deliveries("board")] == ["new commit"]
-        (queued,) = pipelines.list("board")
+        (queued,) = pipelines.recent("board")
         assert pipelines.enqueue("board", "main", SHA, "gitlab push") == (queued, False)
         assert pipelines.claim() == pipelines.get(queued.id) and pipelines.get(queued.id).status == "running"
         health = HealthStore(store)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from portside.adapters.store import app_lock
+from portside.adapters.locks import app_lock
 from portside.core.errors import LockHeld
+from portside.ops.context import Context, Paths
 from portside.ops.supervise import Supervisor
 
 
@@ -17,7 +18,8 @@ class _Counting(Supervisor):
     """The real loop; the pass only records what it was asked to look at and reports 'x' as not LIVE."""
 
     def __init__(self, unsettled: set[str]) -> None:
-        super().__init__(None, lambda _m: None, lambda *_a: None, period=10, supervise_gateway=False)  # type: ignore[arg-type]
+        quiet = Context(Paths(Path("/nonexistent-state")), lambda _m: None)
+        super().__init__(quiet, lambda *_a: None, period=10, supervise_gateway=False)
         self.calls: list[set[str] | None] = []
         self.result = unsettled
 

@@ -131,7 +131,7 @@ def test_only_a_hex_commit_id_can_be_deployed(sha: str, service: tuple[TestClien
     client, ctx, secret = service
     r = client.post("/_portside/hooks/gitlab/board", content=_push(sha), headers={"X-Gitlab-Token": secret})
     assert r.status_code == 202 and r.json()["status"] == "ignored"
-    assert PipelineStore(Store(ctx.paths.db)).list("board") == []
+    assert PipelineStore(Store(ctx.paths.db)).recent("board") == []
     with pytest.raises(ConfigError):
         PipelineStore(Store(ctx.paths.db)).enqueue("board", "refs/heads/main", sha, "manual")
 

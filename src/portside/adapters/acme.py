@@ -16,13 +16,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from portside.adapters.certs import CertPair
-from portside.core.errors import CertificateError
+from portside.core.errors import CertificateError, short_error
+
+if TYPE_CHECKING:  # acme and josepy load only when a certificate is asked for
+    from acme.client import ClientV2
+    from josepy.jwa import JWASignature
+    from josepy.jwk import JWK
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 LETS_ENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
@@ -72,8 +78,8 @@ def challenge_folder(webroot: Path) -> Path:
     return folder
 
 
-def _account_key(path: Path):  # type: ignore[no-untyped-def]
-    import josepy
+def _account_key(path: Path) -> tuple[JWK, str]:
+    from josepy import jwk
 
     if path.exists():
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -82,8 +88,8 @@ def _account_key(path: Path):  # type: ignore[no-untyped-def]
         _write_secret(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                               serialization.NoEncryption()))
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return josepy.JWKEC(key=key), "ES256"
-    return josepy.JWKRSA(key=key), "RS256"
+        return jwk.JWKEC(key=key), "ES256"
+    return jwk.JWKRSA(key=key), "RS256"
 
 
 def _cert_key(key_type: str) -> bytes:
@@ -102,16 +108,18 @@ class AcmeIssuer:
     ca_bundle: Path | None = None  # for the directory's own TLS (a private CA, Pebble)
     say: Callable[[str], None] = print
 
-    def _client(self):  # type: ignore[no-untyped-def]
+    def _client(self) -> ClientV2:
         from acme import client, errors, messages
 
-        jwk, alg = _account_key(self.account_dir / "account.key")
+        key, alg = _account_key(self.account_dir / "account.key")
         verify: bool | str = str(self.ca_bundle) if self.ca_bundle else True
-        net = client.ClientNetwork(jwk, alg=_jose_alg(alg), user_agent="portside", verify_ssl=verify)
+        # requests takes a CA bundle path for verify; acme's annotation says bool only
+        net = client.ClientNetwork(key, alg=_jose_alg(alg), user_agent="portside",
+                                   verify_ssl=verify)  # type: ignore[arg-type]
         try:
             directory = client.ClientV2.get_directory(self.directory_url, net)
         except Exception as exc:  # noqa: BLE001 - requests/acme raise many types for an unreachable CA
-            raise CertificateError(f"the ACME directory {self.directory_url} did not answer ({_short(exc)}).",
+            raise CertificateError(f"the ACME directory {self.directory_url} did not answer ({short_error(exc, 300)}).",
                                    fix="check tls.directory_url and this server's outbound HTTPS; the site keeps "
                                    "serving its current certificate") from None
         acme = client.ClientV2(directory, net)
@@ -154,7 +162,7 @@ class AcmeIssuer:
         try:
             order = acme.new_order(csr)
         except errors.Error as exc:
-            raise CertificateError(f"the CA refused the order: {_short(exc)}.",
+            raise CertificateError(f"the CA refused the order: {short_error(exc, 300)}.",
                                    fix="check the names; mind the CA's rate limits (try --staging first)") from None
         written: list[Path] = []
         challenge_folder(self.webroot)
@@ -211,10 +219,10 @@ def _finalize(acme, order, timeout: float):  # type: ignore[no-untyped-def]
                                fix="try again later; the site keeps its current certificate") from None
 
 
-def _jose_alg(name: str):  # type: ignore[no-untyped-def]
-    import josepy
+def _jose_alg(name: str) -> JWASignature:
+    from josepy import jwa
 
-    return josepy.ES256 if name == "ES256" else josepy.RS256
+    return jwa.ES256 if name == "ES256" else jwa.RS256
 
 
 def _authz_error(authz) -> str:  # type: ignore[no-untyped-def]
@@ -222,11 +230,6 @@ def _authz_error(authz) -> str:  # type: ignore[no-untyped-def]
         if challenge.error:
             return f"{authz.body.identifier.value}: {challenge.error.detail or challenge.error.typ}"
     return f"{authz.body.identifier.value}: invalid"
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) < 300 else text[:297] + "..."
 
 
 def local_addresses() -> set[str]:
@@ -309,7 +312,7 @@ def preflight(names: tuple[str, ...], webroot: Path, http_port: int,
 
 def _system_resolve(name: str) -> set[str]:
     try:
-        return {info[4][0] for info in socket.getaddrinfo(name, None)}
+        return {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
     except socket.gaierror:
         return set()
 
@@ -318,7 +321,7 @@ def _http_fetch(url: str) -> str:
     import urllib.request
 
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own domain
-        return response.read().decode()
+        return str(response.read().decode())
 
 
 def _check_resolves_here(names: tuple[str, ...], resolve: Callable[[str], set[str]], public_ip: str | None) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import docker
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 
 from portside.adapters.images import build_image, image_exists, try_pull
 from portside.adapters.procs import which
@@ -92,16 +92,10 @@ def _extra_certs(bundle: Path, rootfs_bundle: Path) -> list[bytes]:
                          fix="pass a PEM bundle to --ca-bundle, e.g. /etc/ssl/certs/ca-certificates.crt") from None
     known = set()
     if rootfs_bundle.exists():
-        known = {c.fingerprint(c.signature_hash_algorithm or _sha256()) for c in
+        known = {c.fingerprint(c.signature_hash_algorithm or hashes.SHA256()) for c in
                  _load_bundle(rootfs_bundle)}
     return [c.public_bytes(serialization.Encoding.PEM) for c in given
-            if c.fingerprint(c.signature_hash_algorithm or _sha256()) not in known]
-
-
-def _sha256():  # type: ignore[no-untyped-def]
-    from cryptography.hazmat.primitives import hashes
-
-    return hashes.SHA256()
+            if c.fingerprint(c.signature_hash_algorithm or hashes.SHA256()) not in known]
 
 
 class BaseImageBuilder:

@@ -340,7 +340,7 @@ def _user_exists(name: str) -> bool:
 
 
 def _children(pid: int) -> set[int]:
-    found = set()
+    found: set[int] = set()
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         try:
             found.update(int(c) for c in task.read_text().split())
@@ -349,10 +349,10 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+def _wait_for(predicate: Callable[[], object], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
             return True
         time.sleep(0.05)
-    return predicate()
+    return bool(predicate())

@@ -18,8 +18,8 @@ import docker.errors
 from docker.models.containers import Container
 
 from portside.adapters import site_archive, uids
-from portside.adapters.runtime import LABEL_ROLE, short_error
-from portside.core.errors import BuildError
+from portside.adapters.runtime import LABEL_ROLE
+from portside.core.errors import BuildError, short_error
 
 MAX_PASSWD = 1024**2
 

@@ -20,7 +20,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from portside.adapters import procnet, uids
-from portside.core.errors import DeployError, EnvironmentProblem
+from portside.core.errors import DeployError, EnvironmentProblem, short_error
 
 START_DOCKER = (
     "start it: 'sudo systemctl start docker' (on machines without systemd: 'sudo dockerd &'); "
@@ -47,12 +47,6 @@ def connect() -> docker.DockerClient:
             client.close()
         raise EnvironmentProblem(f"Docker is not running or not reachable ({short_error(exc)}).",
                                  fix=START_DOCKER) from None
-
-
-def short_error(exc: Exception) -> str:
-    """A Docker error's text, cut to fit in one message line."""
-    text = str(exc)
-    return text if len(text) < 160 else text[:157] + "..."
 
 
 PORT_RANGE = range(20000, 30000)  # below Linux's ephemeral range (32768-60999): no outgoing socket takes one

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 import pwd
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from portside.core.config import PortsideConfig, load_config
-from portside.core.errors import AppNotRegistered, ConfigError, LockHeld, StateTooNew
+from portside.core.errors import AppNotRegistered, ConfigError, StateTooNew
 from portside.core.gateway_choice import app_url
 
 # Every table portside keeps, as it was when versions began (migration 1): the apps, their releases and audit
@@ -245,7 +243,7 @@ class Store:
 
     def audit(self, app: str, action: str, detail: str, result: str) -> None:
         self.db.execute("INSERT INTO audit (at, who, uid, app, action, detail, result) VALUES (?,?,?,?,?,?,?)",
-                        (now(), _who(), os.getuid(), app, action, detail, result))
+                        (now(), who(), os.getuid(), app, action, detail, result))
 
     def audit_log(self, app: str, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT * FROM audit WHERE app=? ORDER BY id DESC LIMIT ?", (app, limit))
@@ -351,7 +349,7 @@ def _make_private(db: Path) -> None:
             pass
 
 
-def _who() -> str:
+def who() -> str:
     """The real uid's account name, and the name sudo passed on as a hint only: the caller sets SUDO_USER
     (and USER, LOGNAME), the kernel sets the uid. E.g. 'deploy', or 'alice (uid 0 via sudo)'."""
     uid = os.getuid()
@@ -363,41 +361,3 @@ def _who() -> str:
     if hint and hint != user:
         return f"{hint} (uid {uid} via sudo)"
     return user
-
-
-# serve's own brief holds, never a deploy
-UPKEEP = ("portside reconcile", "portside serve: cleanup", "portside serve: drain")
-UPKEEP_WAIT = 30.0
-
-
-@contextmanager
-def app_lock(lock_dir: Path, app: str, command: str, wait: bool = False) -> Iterator[None]:
-    """One deploy at a time per app. Says who holds the lock and since when.
-
-    A command people run waits (a while) for serve's upkeep to let go; upkeep itself never waits: it skips the
-    app, and looks again on its next round with what is true then."""
-    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = lock_dir / f"{app}.lock"
-    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+")
-    started = time.monotonic()
-    try:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another portside process"
-                brief = command not in UPKEEP and any(f"{u})" in holder for u in UPKEEP) and \
-                    time.monotonic() - started < UPKEEP_WAIT
-                if not wait and not brief:
-                    raise LockHeld(f"app {app} is locked by {holder}.",
-                                   fix="wait for that run to finish, or pass --wait to queue behind it") from None
-                time.sleep(0.5)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"PID {os.getpid()} ({_who()}: {command}) since {now()}")
-        handle.flush()
-        yield
-    finally:
-        handle.close()

@@ -72,7 +72,7 @@ debug_log = DebugLog(err, terminal_safe)  # --debug
 
 
 def _ctx(state_dir: Path | None) -> Context:
-    ctx = Context.create(state_dir, err)
+    ctx = Context.create(state_dir, _say)
     _STATE_ROOT.set(ctx.paths.root)  # where a crash log of this run goes
     debug_log.attach(ctx.paths.root)
     return ctx

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from portside.cli.app import JsonOpt, StateOpt, _ctx, _guard, _say, err, out
+from portside.cli.app import JsonOpt, StateOpt, _ctx, _guard, err, out
 from portside.core.errors import ExitStatus
 
 certs_app = typer.Typer(help="Certificates: list them (domains, issuer, expiry, next renewal) and renew.",
@@ -58,7 +58,7 @@ def certs_renew(
     def go() -> None:
         pctx = _ctx(state_dir)
         store = Store(pctx.paths.db)
-        results = [renew_app(pctx, store, app_name, _say, force)] if app_name else renew_all(pctx, store, _say, force)
+        results = [renew_app(pctx, store, app_name, force)] if app_name else renew_all(pctx, store, force)
         for r in results:
             colour = {"renewed": "green", "failed": "red", "backing-off": "yellow"}.get(r.outcome, "dim")
             err.print(f"[{colour}]{r.outcome}[/] {escape(f'{r.app}: {r.detail}')}", highlight=False)

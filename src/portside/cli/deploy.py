@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from portside.cli.app import DirArg, JsonOpt, LocalOpt, StateOpt, _ctx, _guard, _say, err, out
+from portside.cli.app import DirArg, JsonOpt, LocalOpt, StateOpt, _ctx, _guard, err, out
 from portside.core.config import load_config
 from portside.core.errors import ConfigError
 
@@ -130,7 +130,7 @@ def up(
     state_dir: StateOpt = None,
 ) -> None:
     """Build, start, health-check and switch to a new release. The previous one keeps serving on failure."""
-    from portside.adapters.store import app_lock
+    from portside.adapters.locks import app_lock
     from portside.core.plan import build_plan
     from portside.ops.certificates import AcmeOptions
     from portside.ops.deploy import Deployer
@@ -148,7 +148,7 @@ def up(
                 prep = replace(prep, facts=_prepare(directory, state_dir, local, http_port, https_port, gateway).facts)
                 the_plan = build_plan(prep.config, prep.facts, force)
             with err.status(f"deploying {prep.config.app.name}", spinner="dots") as spinner:
-                deployer = Deployer(prep.ctx, prep.store, prep.config, prep.app_dir, prep.facts, prep.gateway(), _say,
+                deployer = Deployer(prep.ctx, prep.store, prep.config, prep.app_dir, prep.facts, prep.gateway(),
                                     offline, progress=lambda line: spinner.update(line))
                 deployer.acme_options = AcmeOptions(staging=staging, preflight=preflight, public_ip=public_ip)
                 applying = time.monotonic()
@@ -191,7 +191,7 @@ def down(
     """Stop an app: remove its gateway site and its containers. Releases stay recorded."""
     from portside.ops.lifecycle import take_down
 
-    _guard(lambda: take_down(_ctx(state_dir), app_name, stop_gateway, _say))
+    _guard(lambda: take_down(_ctx(state_dir), app_name, stop_gateway))
 
 
 def releases(
@@ -227,7 +227,8 @@ def rollback(
     state_dir: StateOpt = None,
 ) -> None:
     """Go back to an earlier release (code, frontend files and gateway config together) without rebuilding."""
-    from portside.adapters.store import Store, app_lock
+    from portside.adapters.locks import app_lock
+    from portside.adapters.store import Store
     from portside.ops.rollback import rollback as do_rollback
 
     def go() -> None:
@@ -235,7 +236,7 @@ def rollback(
         ctx = _ctx(state_dir)
         with app_lock(ctx.paths.locks, app_name, "portside rollback", wait=wait), \
                 err.status(f"rolling back {app_name}", spinner="dots") as spinner:
-            target = do_rollback(ctx, Store(ctx.paths.db), app_name, to, _say, progress=spinner.update)
+            target = do_rollback(ctx, Store(ctx.paths.db), app_name, to, progress=spinner.update)
         err.print(f"[bold green]live[/] {app_name} release {target.number} ({target.git_ref}) again, "
                   f"in {time.monotonic() - started:.1f}s", highlight=False)
 

@@ -75,7 +75,7 @@ def check(directory: DirArg = Path("."), as_json: JsonOpt = False, image: ImageO
 def _check_images(config: Any, directory: Path) -> list[str]:
     from portside.ops.image_check import check_images
 
-    return check_images(_ctx(None), config, directory.resolve(), _say)
+    return check_images(_ctx(None), config, directory.resolve())
 
 
 def render(

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from portside.cli.app import JsonOpt, StateOpt, _ctx, _guard, _say, err, out
+from portside.cli.app import JsonOpt, StateOpt, _ctx, _guard, err, out
 from portside.core.errors import ConfigError, DeployError
 
 
@@ -29,7 +29,7 @@ def serve_cmd(
     """
     from portside.web.app import serve
 
-    _guard(lambda: serve(_ctx(state_dir), host, port, _say))
+    _guard(lambda: serve(_ctx(state_dir), host, port))
 
 
 def reconcile(
@@ -49,8 +49,8 @@ def reconcile(
 
     def go() -> None:
         ctx = _ctx(state_dir)
-        Supervisor(ctx, _say, partial(app_changed, ctx.paths.db))._gateways()
-        changes = reconcile_all(ctx, Store(ctx.paths.db), _say, partial(app_changed, ctx.paths.db))
+        Supervisor(ctx, partial(app_changed, ctx.paths.db))._gateways()
+        changes = reconcile_all(ctx, Store(ctx.paths.db), partial(app_changed, ctx.paths.db))
         err.print(f"{len(changes)} change(s)" if changes else "the gateway matches what runs", highlight=False)
 
     _guard(go)
@@ -78,6 +78,7 @@ def deploy(
         ctx = _ctx(state_dir)
         store = Store(ctx.paths.db)
         config = registered_config(store, app_name)
+        assert config.deploy.repository is not None  # registered_config refuses an app without one
         sha = remote_sha(config.deploy.repository, ref or config.deploy.branch, config.deploy.credentials_file)
         pipelines = PipelineStore(store)
         pipeline, created = pipelines.enqueue(app_name, ref or config.deploy.branch, sha, "manual")
@@ -121,7 +122,7 @@ def pipelines(
     from portside.ops.pipelines import PipelineStore
 
     def go() -> None:
-        rows = PipelineStore(Store(_ctx(state_dir).paths.db)).list(app_name)
+        rows = PipelineStore(Store(_ctx(state_dir).paths.db)).recent(app_name)
         if as_json:
             out.print_json(json.dumps([asdict(p) for p in rows]))
             return

@@ -135,3 +135,9 @@ def disk_full(exc: BaseException, where: Path | None, outcome: str = "") -> Envi
     return EnvironmentProblem(f"no space left on {shown}{writing}" + (f"; {outcome}" if outcome else "") + ".",
                               fix=f"free space there ('df -h {place or '<state dir>'}' shows what is left), "
                               "then run the command again")
+
+
+def short_error(exc: BaseException, limit: int = 160) -> str:
+    """An exception's text (or its type when it has none), cut to fit in one message line."""
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -20,20 +20,19 @@ from portside.ops.facts import mask_secrets, runtime_env
 BUILD_MEMORY = 2 * 1024**3
 
 
-def base_image(client: docker.DockerClient, ctx: Context, kind: str, say: Callable[[str], None],
-               offline: bool) -> str:
+def base_image(client: docker.DockerClient, ctx: Context, kind: str, offline: bool) -> str:
     """The base image to build on: a registry image if present or pullable, else portside's offline one."""
     def builder() -> BaseImageBuilder:
-        return BaseImageBuilder(client, ctx.paths.root / "cache" / "debootstrap", ctx.paths.logs, say,
+        return BaseImageBuilder(client, ctx.paths.root / "cache" / "debootstrap", ctx.paths.logs, ctx.say,
                                 ca_bundle=Path("/etc/ssl/certs/ca-certificates.crt"))
 
-    base = resolve_base(client, kind, builder, say, offline)
-    say(f"  {kind} base: {base}")
+    base = resolve_base(client, kind, builder, ctx.say, offline)
+    ctx.say(f"  {kind} base: {base}")
     return base
 
 
 def build_image(client: docker.DockerClient, ctx: Context, action: BuildImage, plan: Plan, base: str | None,
-                say: Callable[[str], None], progress: Callable[[str], None]) -> str:
+                progress: Callable[[str], None]) -> str:
     """Builds the image (its log under the app's logs folder); returns its tag."""
     started = time.monotonic()
     result = images.build_image(
@@ -45,7 +44,7 @@ def build_image(client: docker.DockerClient, ctx: Context, action: BuildImage, p
         memory_bytes=BUILD_MEMORY, what=f"{action.role} image",
         on_line=lambda line: progress(f"building {action.role}: {line[:100]}"),
     )
-    say(f"  built {action.tag} in {time.monotonic() - started:.1f}s")
+    ctx.say(f"  built {action.tag} in {time.monotonic() - started:.1f}s")
     return result.tag
 
 
@@ -74,7 +73,7 @@ def extract_site(client: docker.DockerClient, tag: str, dest: Path) -> None:
 
 
 def run_tests(client: docker.DockerClient, ctx: Context, config: PortsideConfig, app_dir: Path, action: RunTests,
-              plan: Plan, say: Callable[[str], None]) -> None:
+              plan: Plan) -> None:
     """The test command in the backend image; its output (secrets masked) goes to the app's logs folder."""
     log = ctx.paths.app_dir(plan.app) / "logs" / f"test-{plan.release}.log"
     backend = config.backend
@@ -89,4 +88,4 @@ def run_tests(client: docker.DockerClient, ctx: Context, config: PortsideConfig,
         raise BuildError(f"the test command failed (exit code {code}): {action.command}.",
                          fix=f"fix the tests (last lines below; whole log: {log}); nothing was changed",
                          detail=tail)
-    say("  tests passed")
+    ctx.say("  tests passed")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,13 +31,13 @@ def acme_pair(ctx: Context, app: str) -> certs.CertPair:
     return certs.CertPair(*pair_in(acme_dir(ctx, app)))
 
 
-def acme_issuer(ctx: Context, config: PortsideConfig, say: Callable[[str], None], staging: bool = False) -> Any:
+def acme_issuer(ctx: Context, config: PortsideConfig, staging: bool = False) -> Any:
     from portside.adapters.acme import LETS_ENCRYPT_STAGING, AcmeIssuer
 
     url = LETS_ENCRYPT_STAGING if staging else config.tls.directory_url
     account = ctx.paths.root / "acme-accounts" / hashlib.sha256(url.encode()).hexdigest()[:16]
     return AcmeIssuer(url, account, ctx.paths.acme_webroot, config.tls.email,
-                      Path(config.tls.ca_bundle) if config.tls.ca_bundle else None, say)
+                      Path(config.tls.ca_bundle) if config.tls.ca_bundle else None, ctx.say)
 
 
 def acme_due(pair: certs.CertPair, names: tuple[str, ...]) -> bool:
@@ -51,13 +50,13 @@ def acme_due(pair: certs.CertPair, names: tuple[str, ...]) -> bool:
 
 
 def ensure_acme_certificate(ctx: Context, config: PortsideConfig, gateway: Gateway, http_port: int,
-                            say: Callable[[str], None], options: AcmeOptions,
-                            http_only_site: str | None = None) -> certs.CertPair:
+                            options: AcmeOptions, http_only_site: str | None = None) -> certs.CertPair:
     """A valid certificate for the app's names, issued at deploy time (never lazily on a first visitor).
 
     Until one exists the site runs an HTTP-only phase; no rendered config ever references missing files."""
     from portside.core.render.gateway import render_bootstrap, server_names
 
+    say = ctx.say
     names = server_names(config)
     pair = acme_pair(ctx, config.app.name)
     if not options.force and not acme_due(pair, names):
@@ -76,7 +75,7 @@ def ensure_acme_certificate(ctx: Context, config: PortsideConfig, gateway: Gatew
             say("  no certificate yet: HTTP-only phase (challenge + holding page) until it exists")
             gateway.deploy_site(config.app.name, holding)
     try:
-        issued = _issue(ctx, config, names, http_port, say, options)
+        issued = _issue(ctx, config, names, http_port, options)
     except PortsideError:
         if first and http_only_site is not None:
             gateway.deploy_site(config.app.name, holding)  # the new replicas are about to be removed
@@ -92,13 +91,13 @@ def _first_certificate(gateway: Gateway, app: str) -> bool:
 
 
 def _issue(ctx: Context, config: PortsideConfig, names: tuple[str, ...], http_port: int,
-           say: Callable[[str], None], options: AcmeOptions) -> certs.CertPair:
+           options: AcmeOptions) -> certs.CertPair:
     from portside.adapters.acme import caa_identity, preflight
 
     if options.preflight and config.tls.preflight:
         preflight(names, ctx.paths.acme_webroot, http_port, public_ip=options.public_ip,
                   caa=caa_identity(config.tls.directory_url))
-    issued: certs.CertPair = acme_issuer(ctx, config, say, options.staging).issue(
+    issued: certs.CertPair = acme_issuer(ctx, config, options.staging).issue(
         names, acme_dir(ctx, config.app.name), config.tls.key_type)
     return issued
 

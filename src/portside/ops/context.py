@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-
-from rich.console import Console
 
 from portside.adapters.store import portside_dir
 
@@ -77,12 +76,27 @@ class Paths:
         return self.app_dir(app) / "certs"
 
 
-@dataclass
+Say = Callable[[str], None]
+"""The one progress channel: a line for the person (or the pipeline log) following this run."""
+
+
+def say_to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
 class Context:
+    """What every operation is given: where state lives (``paths``) and where its progress lines go (``say``).
+    Operations read ``ctx.say``; nobody threads a second reporter through their signatures."""
+
     paths: Paths
-    console: Console = field(default_factory=lambda: Console(stderr=True, emoji=False))
+    say: Say = say_to_stderr
 
     @classmethod
-    def create(cls, state_dir: Path | None = None, console: Console | None = None) -> Context:
+    def create(cls, state_dir: Path | None = None, say: Say | None = None) -> Context:
         root = (state_dir or default_state_dir()).absolute()
-        return cls(Paths(root), console or Console(stderr=True, emoji=False))
+        return cls(Paths(root), say or say_to_stderr)
+
+    def saying(self, say: Say) -> Context:
+        """The same run, reporting elsewhere (a pipeline's lines go to that pipeline's log)."""
+        return replace(self, say=say)

@@ -62,7 +62,7 @@ class _Run:
 
 class Deployer:
     def __init__(self, ctx: Context, store: Store, config: PortsideConfig, app_dir: Path, facts: Facts,
-                 gateway: Gateway, say: Callable[[str], None], offline: bool = False,
+                 gateway: Gateway, offline: bool = False,
                  progress: Callable[[str], None] | None = None, rollback: bool = False,
                  before_action: Callable[[Action], None] | None = None,
                  after_action: Callable[[Action], None] | None = None) -> None:
@@ -72,7 +72,7 @@ class Deployer:
         self.app_dir = app_dir
         self.facts = facts
         self.gateway = gateway
-        self.say = say
+        self.say = ctx.say
         self.offline = offline
         self.progress = progress or (lambda _line: None)
         self.rollback = rollback
@@ -145,19 +145,17 @@ class Deployer:
 
     def _resolve_base(self, action: ResolveBase, plan: Plan) -> None:
         if action.kind not in self.run.bases:
-            self.run.bases[action.kind] = build.base_image(self.client, self.ctx, action.kind, self.say,
-                                                           self.offline)
+            self.run.bases[action.kind] = build.base_image(self.client, self.ctx, action.kind, self.offline)
 
     def _build_image(self, action: BuildImage, plan: Plan) -> None:
         self.run.images[action.role] = build.build_image(self.client, self.ctx, action, plan,
-                                                         self.run.bases.get(action.base_kind), self.say,
-                                                         self.progress)
+                                                         self.run.bases.get(action.base_kind), self.progress)
 
     def _check_image_user(self, action: CheckImageUser, plan: Plan) -> None:
         build.check_image_user(self.client, action, self.say)
 
     def _run_tests(self, action: RunTests, plan: Plan) -> None:
-        build.run_tests(self.client, self.ctx, self.config, self.app_dir, action, plan, self.say)
+        build.run_tests(self.client, self.ctx, self.config, self.app_dir, action, plan)
 
     def _ensure_certificate(self, action: EnsureCertificate, plan: Plan) -> None:
         if action.mode == "manual":
@@ -165,7 +163,7 @@ class Deployer:
             return
         if action.mode == "acme":
             self.run.cert = ensure_acme_certificate(self.ctx, self.config, self.gateway, self.facts.http_port,
-                                                    self.say, self.acme_options, self._http_only_site(plan))
+                                                    self.acme_options, self._http_only_site(plan))
             return
         ca = certs.ensure_local_ca(self.ctx.paths.ca_dir)
         self.run.cert = certs.ensure_leaf(ca, self.ctx.paths.certs(plan.app), action.names)

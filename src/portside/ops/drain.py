@@ -11,7 +11,8 @@ import docker
 import docker.errors
 
 from portside.adapters import runtime
-from portside.adapters.store import Store, app_lock
+from portside.adapters.locks import app_lock
+from portside.adapters.store import Store
 from portside.core.errors import LockHeld
 from portside.ops.context import Context
 

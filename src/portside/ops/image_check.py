@@ -23,8 +23,7 @@ from portside.ops.facts import runtime_env
 CHECK_LABEL = "portside.check"
 
 
-def check_images(ctx: Context, config: PortsideConfig, app_dir: Path, say: Callable[[str], None],
-                 offline: bool = False) -> list[str]:
+def check_images(ctx: Context, config: PortsideConfig, app_dir: Path, offline: bool = False) -> list[str]:
     """What was verified, one line each; raises the error `up` would raise at the first problem."""
     client = runtime.connect()
     logs = Path(tempfile.mkdtemp(prefix="portside-check-"))
@@ -32,9 +31,9 @@ def check_images(ctx: Context, config: PortsideConfig, app_dir: Path, say: Calla
 
     def build_role(role: str, folder: str, dockerfile: str, kind: str) -> str:
         if kind not in bases:
-            bases[kind] = build.base_image(client, ctx, kind, say, offline)
+            bases[kind] = build.base_image(client, ctx, kind, offline)
         tag = f"portside-check/{config.app.name}-{role}:latest"
-        say(f"building the {role} image from {folder}/{dockerfile}")
+        ctx.say(f"building the {role} image from {folder}/{dockerfile}")
         images.build_image(client, app_dir / folder, dockerfile, tag, logs / f"{role}.log",
                            buildargs={"BASE_IMAGE": bases[kind]}, labels={CHECK_LABEL: config.app.name},
                            memory_bytes=build.BUILD_MEMORY, what=f"{role} image")
@@ -48,7 +47,7 @@ def check_images(ctx: Context, config: PortsideConfig, app_dir: Path, say: Calla
         if config.backend is not None:
             be = config.backend
             tag = build_role("backend", be.path, be.dockerfile, be.base_image)
-            found += _check_backend(client, config, app_dir, tag, say)
+            found += _check_backend(client, config, app_dir, tag, ctx.say)
     finally:
         client.close()
     return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,12 @@ def _gateway(ctx: Context, record: AppRecord) -> Gateway:
     return make_gateway(ctx, GatewayChoice(record.gateway_mode, record.http_port, record.https_port))
 
 
-def take_down(ctx: Context, name: str, stop_gateway: bool, say: Callable[[str], None]) -> None:
+def take_down(ctx: Context, name: str, stop_gateway: bool) -> None:
+    say = ctx.say
     store = Store(ctx.paths.db)
     if store.app(name) is None and stop_gateway:  # e.g. its first 'up' failed: the gateway may still run
         say(f"app {name} is not registered here: no site or containers to remove")
-        _stop_private_gateway(ctx, store, say)
+        _stop_private_gateway(ctx, store)
         return
     gateway = _gateway(ctx, store.registered(name))
     say(f"removing {name}'s gateway site")
@@ -45,11 +46,12 @@ def take_down(ctx: Context, name: str, stop_gateway: bool, say: Callable[[str], 
     store.set_current(name, None)
     store.audit(name, "down", "site removed, containers stopped", "ok")
     if stop_gateway and isinstance(gateway, PrivateGateway):
-        _stop_private_gateway(ctx, store, say)
+        _stop_private_gateway(ctx, store)
 
 
-def _stop_private_gateway(ctx: Context, store: Store, say: Callable[[str], None]) -> None:
+def _stop_private_gateway(ctx: Context, store: Store) -> None:
     """Stop portside's own nginx unless another app still needs it; it does not depend on any one app."""
+    say = ctx.say
     remaining = [a.name for a in store.apps() if a.current_release is not None and a.gateway_mode == "private"]
     if remaining:
         say(f"the private gateway still serves {', '.join(remaining)}; left running")

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from portside.adapters import runtime
-from portside.adapters.store import Store, app_lock, now
+from portside.adapters.locks import app_lock
+from portside.adapters.store import Store, now
 from portside.core.config import CONFIG_NAME, PortsideConfig, load_config
 from portside.core.errors import ConfigError, PortsideError
 from portside.core.hooks import is_commit_sha
@@ -106,7 +107,7 @@ class PipelineStore:
         row = self.db.execute("SELECT * FROM pipelines WHERE id=?", (pipeline_id,)).fetchone()
         return _pipeline(row) if row else None
 
-    def list(self, app: str | None = None, limit: int = 20) -> list[Pipeline]:
+    def recent(self, app: str | None = None, limit: int = 20) -> list[Pipeline]:
         if app:
             rows = self.db.execute("SELECT * FROM pipelines WHERE app=? ORDER BY id DESC LIMIT ?", (app, limit))
         else:
@@ -214,7 +215,7 @@ def run_pipeline(ctx: Context, store: Store, pipelines: PipelineStore, pipeline:
     notify = notify or (lambda _p, _state, _text: None)
     notify(pipeline, "running", f"deploying {pipeline.sha[:12]}")
     try:
-        release = _run_steps(ctx, store, pipelines, pipeline, log)
+        release = _run_steps(ctx.saying(log.say), store, pipelines, pipeline, log)
         pipelines.finish(pipeline.id, "success", release=release)
         log.say(f"release {release} is live")
         notify(pipeline, "success", f"release {release} is live")
@@ -270,7 +271,7 @@ def _run_steps(ctx: Context, store: Store, pipelines: PipelineStore, pipeline: P
             if isinstance(action, SwitchGateway):
                 pipelines.mark_live(pipeline.id, plan.release)
 
-        deployer = Deployer(ctx, store, config, admin_dir, facts, make_gateway(ctx, choice), log.say,
+        deployer = Deployer(ctx, store, config, admin_dir, facts, make_gateway(ctx, choice),
                             before_action=before, after_action=after)
         try:
             deployer.apply(plan)
@@ -363,6 +364,6 @@ def service_running(ctx: Context) -> bool:
     try:
         port = int(json.loads((ctx.paths.root / "service.json").read_text())["port"])
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_portside/health", timeout=1) as response:  # noqa: S310
-            return response.status == 200
+            return bool(response.status == 200)
     except (OSError, ValueError, KeyError):
         return False

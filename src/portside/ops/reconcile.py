@@ -20,9 +20,10 @@ import docker
 import docker.errors
 
 from portside.adapters import probe, runtime
+from portside.adapters.locks import app_lock
 from portside.adapters.nginx import nginx_version
 from portside.adapters.probe import replica_healthy
-from portside.adapters.store import AppRecord, Release, Store, app_lock, now
+from portside.adapters.store import AppRecord, Release, Store, now
 from portside.core import health
 from portside.core.config import PortsideConfig
 from portside.core.errors import LockHeld, PortsideError
@@ -104,12 +105,11 @@ def render_live(ctx: Context, item: Live, upstreams: tuple[str, ...]) -> str:
         http_port=app.http_port, https_port=app.https_port, nginx_version=nginx_version(), admin_dir=app.app_dir))
 
 
-def reconcile_app(ctx: Context, store: Store, client: docker.DockerClient, record: AppRecord,
-                  say: Callable[[str], None]) -> str | None:
+def reconcile_app(ctx: Context, store: Store, client: docker.DockerClient, record: AppRecord) -> str | None:
     """Bring one app's gateway site in line with its healthy replicas; what changed, or None.
 
     Looking needs no lock; the app's lock is taken only to change the site, so a 'portside up' or 'rollback'
-    rarely finds it held (and then waits: see store.app_lock)."""
+    rarely finds it held (and then waits: see adapters.locks.app_lock)."""
     from portside.core.gateway_choice import GatewayChoice
     from portside.ops.gateway import make_gateway
 
@@ -138,7 +138,7 @@ def reconcile_app(ctx: Context, store: Store, client: docker.DockerClient, recor
         return None  # a deploy of that app is running: it sets the upstream itself
     change = (f"{app}: gateway now routes to {', '.join(wanted)}" if wanted
               else f"{app}: no healthy replica; the gateway answers 502 until one is back")
-    say(change)
+    ctx.say(change)
     return change
 
 
@@ -175,7 +175,7 @@ def assess(store: Store, client: docker.DockerClient | None, app: AppRecord) -> 
     return health.app_health(backend.replicas if backend else 0, views, probes, backend is not None), views, probes
 
 
-def reconcile_all(ctx: Context, store: Store, say: Callable[[str], None],
+def reconcile_all(ctx: Context, store: Store,
                   notify: Callable[[str, str, str, str], None] | None = None,
                   apps: set[str] | None = None) -> list[str]:
     """One pass over every app (or the given ones): fix the gateway, then record and announce state changes."""
@@ -187,12 +187,12 @@ def reconcile_all(ctx: Context, store: Store, say: Callable[[str], None],
             if apps is not None and record.name not in apps:
                 continue
             try:
-                change = reconcile_app(ctx, store, client, record, say)
+                change = reconcile_app(ctx, store, client, record)
                 if change:
                     changes.append(change)
                 state, views, _ = assess(store, client, record)
             except (PortsideError, docker.errors.DockerException, OSError) as exc:
-                say(f"{record.name}: reconcile failed: {exc}")
+                ctx.say(f"{record.name}: reconcile failed: {exc}")
                 continue
             earlier = any(r.status in ("retired", "rolled-back") for r in store.releases(record.name))
             _record(states, record.name, state, views, notify, earlier)

@@ -56,7 +56,7 @@ def _live_config(store: Store, app: str) -> PortsideConfig | None:
         return None
 
 
-def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], force: bool = False,
+def renew_app(ctx: Context, store: Store, app: str, force: bool = False,
               clock: Callable[[], float] = time.time, ask_ca: bool = True) -> RenewResult:
     from portside.core.render.gateway import server_names
 
@@ -70,18 +70,18 @@ def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], 
     if not force and not acme_due(pair, names):
         cert = read_cert(pair.cert)
         assert cert is not None
-        suggested = acme_issuer(ctx, config, say).suggested_renewal(pair.cert) if ask_ca else None
+        suggested = acme_issuer(ctx, config).suggested_renewal(pair.cert) if ask_ca else None
         if suggested is None or suggested > dt.datetime.now(dt.UTC):
             when = min(cert.renew_at, suggested) if suggested else cert.renew_at
             return RenewResult(app, "not-due", f"next renewal {when:%Y-%m-%d %H:%M} UTC")
-        say(f"  the CA suggests renewing now (ACME Renewal Information: {suggested:%Y-%m-%d %H:%M} UTC)")
+        ctx.say(f"  the CA suggests renewing now (ACME Renewal Information: {suggested:%Y-%m-%d %H:%M} UTC)")
     state = _state(store, app)
     if not force and clock() < state["next_attempt"]:
         return RenewResult(app, "backing-off", f"after {state['failures']} failure(s): {state['last_error']}; "
                            f"next try {dt.datetime.fromtimestamp(state['next_attempt'], dt.UTC):%H:%M} UTC")
     state["last_attempt"] = now()
     try:
-        acme_issuer(ctx, config, say).issue(names, folder, config.tls.key_type)
+        acme_issuer(ctx, config).issue(names, folder, config.tls.key_type)
         gateway = make_gateway(ctx, GatewayChoice(record.gateway_mode, record.http_port, record.https_port))
         gateway.config_test()
         gateway.reload()  # same file paths, new contents: a reload serves the new certificate, no restart
@@ -106,8 +106,8 @@ def renew_app(ctx: Context, store: Store, app: str, say: Callable[[str], None], 
     return RenewResult(app, "renewed", f"new certificate for {', '.join(names)} is being served")
 
 
-def renew_all(ctx: Context, store: Store, say: Callable[[str], None], force: bool = False) -> list[RenewResult]:
-    return [renew_app(ctx, store, record.name, say, force) for record in store.apps()
+def renew_all(ctx: Context, store: Store, force: bool = False) -> list[RenewResult]:
+    return [renew_app(ctx, store, record.name, force) for record in store.apps()
             if record.current_release is not None]
 
 

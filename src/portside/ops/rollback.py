@@ -16,7 +16,7 @@ from portside.ops.facts import runtime_env
 from portside.ops.gateway import make_gateway
 
 
-def rollback(ctx: Context, store: Store, app: str, to: int | None, say: Callable[[str], None],
+def rollback(ctx: Context, store: Store, app: str, to: int | None,
              progress: Callable[[str], None] | None = None) -> Release:
     info = store.registered(app)
     current = store.current(app)
@@ -34,7 +34,7 @@ def rollback(ctx: Context, store: Store, app: str, to: int | None, say: Callable
         env_hash=env_hash(runtime_env(config, app_dir)), nginx_version=nginx_version())
     plan = build_rollback_plan(config, facts, target.backend_image)
     choice = GatewayChoice(info.gateway_mode, info.http_port, info.https_port)
-    deployer = Deployer(ctx, store, config, app_dir, facts, make_gateway(ctx, choice), say, progress=progress,
+    deployer = Deployer(ctx, store, config, app_dir, facts, make_gateway(ctx, choice), progress=progress,
                         rollback=True)
     try:
         deployer.apply(plan)

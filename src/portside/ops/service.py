@@ -20,10 +20,10 @@ class Worker:
     """Runs queued pipelines one after another (so one at a time per app), in a daemon thread."""
 
     def __init__(self, ctx: Context, poll_seconds: float = 0.2, sweep_seconds: float = 10,
-                 say: Any = print, renew_seconds: float = 3600) -> None:
+                 renew_seconds: float = 3600) -> None:
         self.ctx = ctx
         self.renew_seconds = renew_seconds
-        self.say = say
+        self.say = ctx.say
         self.poll = poll_seconds
         self.sweep_seconds = sweep_seconds
         self.wake = threading.Event()
@@ -71,7 +71,7 @@ class Worker:
         from portside.ops.renewal import renew_all
 
         try:
-            for result in renew_all(self.ctx, store, self.say):
+            for result in renew_all(self.ctx, store):
                 if result.outcome in ("renewed", "failed"):
                     self.say(f"certificate {result.app}: {result.outcome}: {result.detail}")
         except Exception as exc:  # noqa: BLE001 - the worker must outlive a failed renewal round
@@ -96,29 +96,29 @@ def ensure_admin_token(ctx: Context) -> str:
     return token
 
 
-def start_service(ctx: Context, host: str, port: int, say: Any) -> None:
+def start_service(ctx: Context, host: str, port: int) -> None:
     """Before serving: pipelines a crash interrupted are marked so, orphaned containers go, and service.json
     says where the service listens ('portside deploy' queues there)."""
     store = Store(ctx.paths.db)
     pipelines = PipelineStore(store)
     for pipeline in pipelines.mark_interrupted():
-        say(f"pipeline {pipeline.id} ({pipeline.app}) was interrupted during {pipeline.step}; the live release "
+        ctx.say(f"pipeline {pipeline.id} ({pipeline.app}) was interrupted during {pipeline.step}; the live release "
             "is unchanged")
     for name in clean_orphans(ctx, store):
-        say(f"removed orphaned container {name}")
+        ctx.say(f"removed orphaned container {name}")
     ctx.paths.root.mkdir(parents=True, exist_ok=True)
     service = ctx.paths.root / "service.json"
     service.unlink(missing_ok=True)  # a new file, 0600: one an older version wrote 0644 is not reused
     service.write_text(json.dumps({"host": host, "port": port, "started": time.time()}))
 
 
-def supervisor(ctx: Context, say: Any) -> Any:
+def supervisor(ctx: Context) -> Any:
     """Reconciler, Docker events and gateway supervision (a unit-managed gateway is systemd's to restart)."""
     from functools import partial
 
     from portside.adapters.notify import app_changed
     from portside.ops.supervise import Supervisor
 
-    return Supervisor(ctx, say, partial(app_changed, ctx.paths.db),
+    return Supervisor(ctx, partial(app_changed, ctx.paths.db),
                       period=float(os.environ.get("PORTSIDE_RECONCILE_SECONDS", "10")),
                       supervise_gateway=os.environ.get("PORTSIDE_GATEWAY_UNIT") != "1")

@@ -24,9 +24,9 @@ WATCHED = ("start", "die", "oom", "health_status: healthy", "health_status: unhe
 
 
 class Supervisor:
-    def __init__(self, ctx: Context, say: Callable[[str], None], notify: Callable[[str, str, str, str], None],
+    def __init__(self, ctx: Context, notify: Callable[[str, str, str, str], None],
                  period: float = 10.0, gateway_period: float = 2.0, supervise_gateway: bool = True) -> None:
-        self.ctx, self.say, self.notify = ctx, say, notify
+        self.ctx, self.say, self.notify = ctx, ctx.say, notify
         self.period, self.gateway_period = period, gateway_period
         self.supervise_gateway = supervise_gateway
         self.dirty: set[str] = set()
@@ -123,7 +123,7 @@ class Supervisor:
         store = Store(self.ctx.paths.db)
         try:
             self._drains(store)
-            reconcile_all(self.ctx, store, self.say, self.notify, apps)
+            reconcile_all(self.ctx, store, self.notify, apps)
             self.failing = ""
             states = HealthStore(store)
             return {a.name for a in store.apps() if (states.state(a.name) or ("",))[0] in (DOWN, DEGRADED)}

@@ -100,7 +100,7 @@ def _admin_routes(api: FastAPI, ctx: Context, stores: Stores, admin: Callable[[R
 
     @api.get(PREFIX + "/api/pipelines", dependencies=[Admin])
     def list_pipelines(app: str | None = None) -> list[dict[str, Any]]:
-        return [asdict(p) for p in stores()[1].list(app)]
+        return [asdict(p) for p in stores()[1].recent(app)]
 
     @api.get(PREFIX + "/api/pipelines/{pipeline_id}", dependencies=[Admin])
     def get_pipeline(pipeline_id: int) -> Response:
@@ -123,7 +123,7 @@ def _admin_routes(api: FastAPI, ctx: Context, stores: Stores, admin: Callable[[R
 
     @api.get(PREFIX + "/", response_class=HTMLResponse, dependencies=[Admin])
     def dashboard() -> str:
-        return _dashboard(stores()[1].list(limit=50))
+        return _dashboard(stores()[1].recent(limit=50))
 
 
 def _answer(accepted: Accepted) -> Response:
@@ -172,23 +172,23 @@ async def read_capped(request: Request, limit: int, check: HookCheck) -> bytes |
         return spool.read()
 
 
-def serve(ctx: Context, host: str, port: int, say: Any) -> None:
+def serve(ctx: Context, host: str, port: int) -> None:
     """Run the service in the foreground (systemd runs this). Everything it writes is private (0700/0600)."""
     from portside.ops.context import private_files
 
     with private_files():
-        _serve(ctx, host, port, say)
+        _serve(ctx, host, port)
 
 
-def _serve(ctx: Context, host: str, port: int, say: Any) -> None:
+def _serve(ctx: Context, host: str, port: int) -> None:
     import uvicorn
 
-    start_service(ctx, host, port, say)
-    worker = Worker(ctx, say=say, renew_seconds=float(os.environ.get("PORTSIDE_RENEW_SECONDS", "3600")))
+    start_service(ctx, host, port)
+    worker = Worker(ctx, renew_seconds=float(os.environ.get("PORTSIDE_RENEW_SECONDS", "3600")))
     worker.start()
-    supervising = supervisor(ctx, say)
+    supervising = supervisor(ctx)
     supervising.start()
-    say(f"portside serve on http://{host}:{port}{PREFIX}/ (reached through the gateway at {PREFIX}/)")
+    ctx.say(f"portside serve on http://{host}:{port}{PREFIX}/ (reached through the gateway at {PREFIX}/)")
     uvicorn.run(create_app(ctx, worker), host=host, port=port, log_level="warning", access_log=False)
     worker.stop()
     supervising.stop()
