@@ -4,6 +4,7 @@ only reads (git, nginx -v, the state database if there is one)."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -24,7 +25,7 @@ DRY = (("plan", EXAMPLE, "--local"), ("plan", EXAMPLE, "--local", "--json"), ("u
 def _no_replica_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     from portside.ops import facts
 
-    monkeypatch.setattr(facts, "replica_healthy", lambda _port, _path: False)  # nothing listens: no waiting
+    monkeypatch.setattr(facts, "release_views", lambda *_args: [])  # no replica runs: no probing, no waiting
 
 
 def _tree(root: Path) -> dict[str, tuple[int, str]]:
@@ -83,6 +84,7 @@ def open_dir() -> Iterator[Path]:
 
 
 def test_render_out_writes_the_site_up_writes(open_dir: Path) -> None:
+    from portside.adapters.gateway import private_main_file
     from portside.adapters.runtime import Replica
     from portside.core.gateway_choice import choose_gateway
     from portside.core.plan import build_plan
@@ -106,6 +108,21 @@ def test_render_out_writes_the_site_up_writes(open_dir: Path) -> None:
     deployed = deployer.render(build_plan(config, facts))
     assert "server 127.0.0.1:40001 " in deployed and "server 127.0.0.1:65535 down;" in rendered
     assert _without_replicas(rendered) == _without_replicas(deployed)
+    main = (tmp_path / "out" / "nginx.conf").read_text()
+    gateway = make_gateway(ctx, choice)
+    assert main == private_main_file(gateway.prefix, choice.http_port, choice.https_port)  # type: ignore[attr-defined]
+    if os.geteuid() == 0 and _has_user("www-data"):  # as 'up' writes it when run as root (CI)
+        assert "user www-data;" in main, main[:300]
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
 
 
 def test_render_out_works_where_nginx_is_not_installed(tmp_path: Path) -> None:

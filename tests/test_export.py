@@ -83,3 +83,10 @@ def test_export_systemd_writes_one_file_per_unit(tmp_path: Path) -> None:
     (tmp_path / "portside.service").write_text("")
     bad = cli("export", "systemd", "--out", tmp_path / "portside.service")
     assert bad.code == 2 and "Fix: give a folder" in bad.err
+
+
+def test_the_ci_environment_url_is_the_apps_address() -> None:
+    """The same rule as every other URL of the app (core.gateway_choice.app_url): http:// when TLS is off."""
+    plain = parse_config('[app]\nname = "board"\ndomain = "board.example.com"\n[frontend]\n[tls]\nmode = "off"\n')
+    assert "url: http://board.example.com/\n" in render_export("gitlab-ci", plain)
+    assert "url: https://board.example.com/\n" in render_export("gitlab-ci", CONFIG)

@@ -66,7 +66,7 @@ def test_commit_status_and_chat(provider: str, fake_host: str, tmp_path: Path) -
                                       f'status_project = "team/board"\nstatus_token_file = "{token}"\n'
                                       f'notify_url = "{fake_host}/chat"\n')
     pipeline, _ = pipelines.enqueue("board", "refs/heads/main", "a" * 40, "test")
-    notifier = Notifier(store, "https://board.example.com")
+    notifier = Notifier(store)
     notifier.pipeline_changed(pipeline, "running", "deploying")
     notifier.pipeline_changed(pipeline, "success", "release 3 is live")
     paths = [c[0] for c in Recorder.calls]
@@ -78,8 +78,10 @@ def test_commit_status_and_chat(provider: str, fake_host: str, tmp_path: Path) -
         assert paths == ["/api/repos/team/board/statuses/" + "a" * 40] * 2 + ["/chat"]
         assert Recorder.calls[0][1]["authorization"] == "Bearer glpat-secret"
         assert [c[2].get("state") for c in Recorder.calls[:2]] == ["pending", "success"]
-    assert Recorder.calls[0][2]["target_url"] == f"https://board.example.com/_portside/api/pipelines/{pipeline.id}"
-    assert "release 3 is live" in Recorder.calls[2][2]["text"]
+    assert Recorder.calls[0][2]["target_url"] == "https://localhost:8443/"  # the app itself (private gateway)
+    text = Recorder.calls[2][2]["text"]
+    assert "release 3 is live" in text and f"portside pipeline logs {pipeline.id}" in text, text
+    assert "https://localhost:8443/" in text and "/_portside/api" not in text, text
 
 
 def test_notification_failure_is_not_fatal(tmp_path: Path) -> None:

@@ -13,7 +13,15 @@ import pytest
 from portside.adapters import certs
 from portside.adapters.nginx import nginx_version
 from portside.core.config import parse_config
-from portside.core.render.gateway import GatewayInputs, SiteInputs, render_bootstrap, render_gateway, render_site
+from portside.core.render.gateway import (
+    BOOTSTRAP_MARKER,
+    GatewayInputs,
+    SiteInputs,
+    is_bootstrap,
+    render_bootstrap,
+    render_gateway,
+    render_site,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 BASE = '[app]\nname = "{name}"\ndomain = "{domain}"\n{extra_app}{sections}'
@@ -119,6 +127,16 @@ def test_ipv6_names_are_bracketed_as_nginx_matches_them() -> None:
     config = parse_config(CASES["edge-ipv6-domain"][0])
     assert "server_name [2001:db8::10] [::1];" in render_bootstrap(config, GOLDEN_ROOT / "acme", 80)
     assert "return 308 https://[2001:db8::10]$request_uri;" in render_site(config, _inputs(GOLDEN_ROOT, https_port=443))
+
+
+def test_the_holding_page_is_known_by_its_first_line_only() -> None:
+    """The ACME bootstrap owns the holding page until the first certificate; the reconciler leaves it alone."""
+    config = parse_config(CASES["production-aliases"][0])
+    holding = render_bootstrap(config, GOLDEN_ROOT / "acme", 80)
+    assert is_bootstrap(holding) and BOOTSTRAP_MARKER in holding.splitlines()[0]
+    site = render_site(config, _inputs(GOLDEN_ROOT))
+    assert not is_bootstrap(site)
+    assert not is_bootstrap("# managed by portside\n# " + BOOTSTRAP_MARKER + " (quoted in a comment)\n")
 
 
 def test_tls_without_cert_is_refused() -> None:

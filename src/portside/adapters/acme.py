@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from portside.adapters.certs import CertPair
+from portside.core.certs import pair_in
 from portside.core.errors import CertificateError, short_error
 
 if TYPE_CHECKING:  # acme and josepy load only when a certificate is asked for
@@ -172,11 +173,12 @@ class AcmeIssuer:
         finally:
             for path in written:
                 path.unlink(missing_ok=True)
-        pair = CertPair(out_dir / "fullchain.pem", out_dir / "privkey.pem")
+        pair = CertPair(*pair_in(out_dir))
         _write_secret(pair.key, key_pem)
-        out_dir.joinpath("fullchain.pem.tmp").write_text(order.fullchain_pem)
-        os.chmod(out_dir / "fullchain.pem.tmp", 0o644)
-        os.replace(out_dir / "fullchain.pem.tmp", pair.cert)
+        staged = pair.cert.with_name(pair.cert.name + ".tmp")
+        staged.write_text(order.fullchain_pem)
+        os.chmod(staged, 0o644)
+        os.replace(staged, pair.cert)
         (out_dir / "meta.json").write_text(json.dumps({"directory": self.directory_url, "names": list(names),
                                                         "issued_at": time.time()}))
         return pair

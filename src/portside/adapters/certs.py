@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from portside.core.certs import local_ca_in, pair_in
+
 CA_DAYS = 730  # two years: how long a leaked ca.key stays useful, and how often the CA is trusted anew
 LEAF_DAYS = 90  # browsers refuse TLS server certificates valid for more than 397 days
 RENEW_WITHIN = dt.timedelta(days=30)
@@ -116,7 +118,7 @@ def ensure_local_ca(ca_dir: Path, names: tuple[str, ...] = ()) -> CertPair:
     expiring within a leaf's lifetime is replaced by a new one with a new key; its leaves are then
     re-issued on next use. A valid CA that does not cover ``names`` is re-issued with the same key,
     subject and expiry and wider constraints, so the leaves it signed stay valid."""
-    pair = CertPair(ca_dir / "ca.pem", ca_dir / "ca.key")
+    pair = CertPair(*local_ca_in(ca_dir))
     usable = _ca_usable(pair)
     if usable is not None and all(_covered(n, usable[1]) for n in names):
         return pair
@@ -188,10 +190,10 @@ def ensure_leaf(ca: CertPair, out_dir: Path, names: tuple[str, ...], key_type: s
 
     The CA is first brought up to date for ``names`` (see ensure_local_ca), so a leaf from a replaced CA
     is re-issued, and a name outside the CA's constraints widens them."""
-    if ca == CertPair(ca.cert.parent / "ca.pem", ca.cert.parent / "ca.key"):  # portside's own CA, not a given one
+    if ca == CertPair(*local_ca_in(ca.cert.parent)):  # portside's own CA, not a given one
         ca = ensure_local_ca(ca.cert.parent, names)
     ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
-    pair = CertPair(out_dir / "fullchain.pem", out_dir / "privkey.pem")
+    pair = CertPair(*pair_in(out_dir))
     if _still_good(pair, names, ca_cert):
         return pair
     ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)

@@ -23,11 +23,17 @@ from typing import Protocol
 from portside.adapters.nginx import INSTALL_NGINX, nginx_binary, port_free, who_listens
 from portside.adapters.procs import run
 from portside.core.errors import EnvironmentProblem, GatewayError
+from portside.core.gateway_choice import PRIVATE, SYSTEM
 from portside.core.render.gateway import GatewayInputs, render_default_servers, render_gateway
 
 
 class Gateway(Protocol):
     mode: str
+
+    @property
+    def logs_dir(self) -> Path:
+        """Where this nginx writes error.log and access.log."""
+        ...
 
     def prepare(self) -> list[str]: ...
     def site_file(self, app: str) -> Path: ...
@@ -122,10 +128,18 @@ class _SiteGateway:
 PREFIX_MODES = {"": 0o711, "tmp": 0o711, "sites": 0o700, "logs": 0o700, "last-good": 0o700}
 
 
+def private_main_file(prefix: Path, http_port: int, https_port: int | None) -> str:
+    """The private gateway's nginx.conf, as 'up' writes it and 'render --out' shows it: run as root, its
+    workers drop to www-data (where that user exists)."""
+    user = "www-data" if os.geteuid() == 0 and _user_exists("www-data") else None
+    return render_gateway(GatewayInputs(prefix=prefix, sites_dir=prefix / "sites", http_port=http_port,
+                                        https_port=https_port, user=user))
+
+
 class PrivateGateway(_SiteGateway):
     """portside's own nginx master process, under <state>/gateway."""
 
-    mode = "private"
+    mode = PRIVATE
 
     def __init__(self, prefix: Path, http_port: int, https_port: int | None) -> None:
         self.prefix = prefix
@@ -137,6 +151,10 @@ class PrivateGateway(_SiteGateway):
     @property
     def conf(self) -> Path:
         return self.prefix / "nginx.conf"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.prefix / "logs"  # gateway.conf.j2 writes its logs under its prefix
 
     @property
     def pid_file(self) -> Path:
@@ -175,18 +193,7 @@ class PrivateGateway(_SiteGateway):
                 f"not {self.http_port}/{self.https_port}.",
                 fix="run 'portside down --gateway' first, or use the same ports",
             )
-        user = "www-data" if os.geteuid() == 0 and _user_exists("www-data") else None
-        self.conf.write_text(
-            render_gateway(
-                GatewayInputs(
-                    prefix=self.prefix,
-                    sites_dir=self.prefix / "sites",
-                    http_port=self.http_port,
-                    https_port=self.https_port,
-                    user=user,
-                )
-            )
-        )
+        self.conf.write_text(private_main_file(self.prefix, self.http_port, self.https_port))
         if running is None:
             self._check_ports()
         return []
@@ -219,7 +226,7 @@ class PrivateGateway(_SiteGateway):
         if pid is None:
             self._start()
             return
-        _reload_and_wait(pid, lambda: os.kill(pid, signal.SIGHUP), f"{self.prefix}/logs/error.log")
+        _reload_and_wait(pid, lambda: os.kill(pid, signal.SIGHUP), self.logs_dir / "error.log")
 
     def _reload_if_serving(self) -> None:
         """Not while the master is down: it starts on the next deploy, with whatever sites are in place."""
@@ -238,7 +245,7 @@ class PrivateGateway(_SiteGateway):
 class SystemGateway(_SiteGateway):
     """The OS nginx: /etc/nginx/conf.d/portside-<app>.conf, ``nginx -t``, reload."""
 
-    mode = "system"
+    mode = SYSTEM
 
     def __init__(self, conf_dir: Path, state_backup: Path, https: bool = True,
                  pid_file: Path = Path("/run/nginx.pid")) -> None:
@@ -246,6 +253,10 @@ class SystemGateway(_SiteGateway):
         self.files = _SiteFiles(conf_dir, state_backup, "portside-")
         self.https = https
         self.pid_file = pid_file
+
+    @property
+    def logs_dir(self) -> Path:
+        return Path("/var/log/nginx")  # Debian's and Ubuntu's packages
 
     def prepare(self) -> list[str]:
         """Checks conf.d exists; adds catch-all servers unless the system nginx has its own default server."""
@@ -280,10 +291,10 @@ class SystemGateway(_SiteGateway):
         if pid is None:
             send()  # raises with the advice to start nginx
             return
-        _reload_and_wait(pid, send, "/var/log/nginx/error.log")
+        _reload_and_wait(pid, send, self.logs_dir / "error.log")
 
 
-def _reload_and_wait(pid: int, send: Callable[[], None], error_log: str) -> None:
+def _reload_and_wait(pid: int, send: Callable[[], None], error_log: Path) -> None:
     """Ask the master to reload; done when a new generation of workers is up (reload is asynchronous)."""
     before = _children(pid)
     send()

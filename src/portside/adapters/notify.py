@@ -19,10 +19,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from portside.adapters.store import Store
+from portside.adapters.store import AppRecord, Store
+from portside.core import health
 from portside.core.errors import PortsideError
 
-APP_STATES = ("LIVE", "DEGRADED", "DOWN", "STOPPED")
+APP_STATES = health.STATES
 GITLAB_STATE = {"running": "running", "success": "success", "failed": "failed", "queued": "pending"}
 GITHUB_STATE = {"running": "pending", "success": "success", "failed": "failure", "queued": "pending"}
 
@@ -54,20 +55,33 @@ def chat(url: str, text: str) -> int:
     return _post(url, {"text": text}, {})
 
 
+def notify_url(record: AppRecord) -> str | None:
+    """Where the app's chat messages go: deploy.notify_url of the admin's portside.toml (server-owned: never a
+    commit's, never a stale copy in a release). None when unset or the file does not read."""
+    try:
+        url: str | None = record.config().deploy.notify_url
+    except PortsideError:
+        return None
+    return url
+
+
 class Notifier:
-    def __init__(self, store: Store, public_url: str = "") -> None:
+    """A pipeline's progress as a commit status and (when it ends) a chat line. Both link to the app's own
+    address (AppRecord.url): the pipeline API is the admin's, behind the token, and not served publicly."""
+
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.public_url = public_url
 
     def pipeline_changed(self, pipeline: Any, state: str, text: str) -> None:
         record = self.store.app(pipeline.app)
         if record is None:
             return
         try:
-            deploy = record.config().deploy
+            config = record.config()
         except PortsideError:
             return
-        link = f"{self.public_url}/_portside/api/pipelines/{pipeline.id}"
+        deploy, link = config.deploy, record.url(config.app.domain)
+        text = f"{text} (pipeline {pipeline.id}: portside pipeline logs {pipeline.id})"
         try:
             if deploy.status_api and deploy.status_project and deploy.status_token_file:
                 token = Path(deploy.status_token_file).read_text().strip()
@@ -75,7 +89,7 @@ class Notifier:
                               state, text, link)
             if deploy.notify_url and state in ("success", "failed"):
                 icon = ":white_check_mark:" if state == "success" else ":x:"
-                chat(deploy.notify_url, f"{icon} {pipeline.app} {pipeline.sha[:12]}: {text} ({link})")
+                chat(deploy.notify_url, f"{icon} {pipeline.app} {pipeline.sha[:12]}: {text}, {link}")
         except OSError as exc:
             self.store.audit(pipeline.app, "notify", f"pipeline {pipeline.id}", f"failed: {exc}")
 
@@ -89,13 +103,10 @@ def app_changed(db: Path, app: str, old: str, new: str, reason: str) -> None:
         record = store.app(app)
         if record is None:
             return
-        try:
-            url = record.config().deploy.notify_url
-        except PortsideError:
-            return
+        url = notify_url(record)
         if not url:
             return
-        icon = ":white_check_mark:" if new == "LIVE" else ":rotating_light:" if new == "DOWN" else ":warning:"
+        icon = ":white_check_mark:" if new == health.LIVE else ":rotating_light:" if new == health.DOWN else ":warning:"
         text = f"{app} is {new} (was {old}): {reason}" if new in APP_STATES else f"{app}: {reason}"  # e.g. an OOM
         try:
             chat(url, f"{icon} {text}")

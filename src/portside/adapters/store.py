@@ -16,6 +16,7 @@ from typing import Any
 from portside.core.config import PortsideConfig, load_config
 from portside.core.errors import AppNotRegistered, ConfigError, StateTooNew
 from portside.core.gateway_choice import app_url
+from portside.core.rollback import ReleaseStatus
 
 # Every table portside keeps, as it was when versions began (migration 1): the apps, their releases and audit
 # record; the pipeline queue, webhook deliveries and hook secrets (ops/pipelines); each app's health and events
@@ -138,6 +139,9 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_tables_v1,)
 SIDECARS = ("", "-wal", "-shm", "-journal")  # SQLite gives new sidecars the main file's mode
 
 
+NO_CONFIG = "{}"  # a release recorded before portside kept each release's config (the column's default)
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -188,7 +192,21 @@ class Release:
     site_conf: str
     upstreams: tuple[str, ...]
     status: str
-    config_json: str = "{}"
+    config_json: str = NO_CONFIG
+
+    @property
+    def has_config(self) -> bool:
+        return self.config_json != NO_CONFIG
+
+    def config(self) -> PortsideConfig | None:
+        """The config this release was deployed with. None when it was recorded without one (before portside
+        kept it) or with rules this version no longer accepts: then nothing can re-render or redeploy it."""
+        if not self.has_config:
+            return None
+        try:
+            return PortsideConfig.model_validate_json(self.config_json)
+        except ValueError:
+            return None
 
 
 class Store:
@@ -308,9 +326,11 @@ class Store:
 
     def set_current(self, app: str, number: int | None) -> None:
         with self.transaction():
-            self.db.execute("UPDATE releases SET status='retired' WHERE app=? AND status='live'", (app,))
+            self.db.execute("UPDATE releases SET status=? WHERE app=? AND status=?",
+                            (ReleaseStatus.RETIRED, app, ReleaseStatus.LIVE))
             if number is not None:
-                self.db.execute("UPDATE releases SET status='live' WHERE app=? AND number=?", (app, number))
+                self.db.execute("UPDATE releases SET status=? WHERE app=? AND number=?",
+                                (ReleaseStatus.LIVE, app, number))
             self.db.execute("UPDATE apps SET current_release=?, updated_at=? WHERE name=?", (number, now(), app))
 
     def set_status(self, app: str, number: int, status: str) -> None:

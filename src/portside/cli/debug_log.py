@@ -13,6 +13,8 @@ from typing import TextIO
 from rich.console import Console
 from rich.markup import escape
 
+from portside.ops.context import Paths
+
 LOGGER = "portside"  # the library logs its debug detail here (e.g. adapters.procs: every command it runs)
 
 
@@ -54,7 +56,7 @@ class DebugLog(logging.Handler):
     def attach(self, state_root: Path) -> None:
         if not self.enabled or self._file is not None or not state_root.is_dir():
             return
-        logs = state_root / "logs"
+        logs = Paths(state_root).logs
         try:
             logs.mkdir(exist_ok=True)
             fd = os.open(logs / "debug.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

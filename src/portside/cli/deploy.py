@@ -14,8 +14,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from portside.cli.app import DirArg, JsonOpt, LocalOpt, StateOpt, _ctx, _guard, err, out
+from portside.core.certs import local_ca_in
 from portside.core.config import load_config
 from portside.core.errors import ConfigError
+from portside.core.gateway_choice import MODES
 
 if TYPE_CHECKING:
     from portside.adapters.gateway import Gateway
@@ -56,7 +58,7 @@ def _choose(directory: Path, state_dir: Path | None, local: bool, http_port: int
     """The app's config and where it would be served: what every command starts from (reads, writes nothing)."""
     from portside.core.gateway_choice import choose_gateway
 
-    if mode not in (None, "system", "private"):
+    if mode not in (None, *MODES):
         raise ConfigError([f"--gateway: must be 'system' or 'private' (got {mode!r}). Fix: pick one"])
     ctx = _ctx(state_dir)
     app_dir = directory.resolve()
@@ -173,7 +175,7 @@ def _report_live(prep: Prepared, the_plan: Any, live_after: float | None, starte
     err.print(f"[bold green]live[/] {config.app.name} release {the_plan.release} ({the_plan.ref}) "
               f"in {live:.1f}s: {url}{drained}", highlight=False)
     if config.tls.mode.value == "self-signed":
-        err.print(trust_instructions(ctx.paths.ca_dir / "ca.pem", url), highlight=False, style="dim",
+        err.print(trust_instructions(local_ca_in(ctx.paths.ca_dir)[0], url), highlight=False, style="dim",
                   soft_wrap=True)
 
 

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from portside.cli.app import JsonOpt, _ctx, _guard, err, out
+from portside.core.certs import local_ca_in
 from portside.core.errors import ConfigError, ExitStatus
 
 if TYPE_CHECKING:
@@ -191,6 +192,6 @@ def _live_target(live: str, ca: Path | None) -> tuple[str | None, Path | None]:
         pctx = _ctx(None)
         app_status = collect_status(pctx, live)["apps"][0]
         cert = app_status.get("certificate") or {}
-        local_ca = pctx.paths.ca_dir / "ca.pem" if cert.get("mode") == "self-signed" else None
+        local_ca = local_ca_in(pctx.paths.ca_dir)[0] if cert.get("mode") == "self-signed" else None
         return app_status["url"], ca or local_ca
     return live, ca

@@ -12,13 +12,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from portside.cli.app import JsonOpt, StateOpt, _ctx, _guard, err, out
+from portside.core.config import SERVICE_PORT, SERVICE_PREFIX
 from portside.core.errors import ConfigError, DeployError
 
 
 def serve_cmd(
     host: Annotated[str, typer.Option(help="listen address; keep it on loopback: the gateway proxies /_portside/")]
     = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="listen port (the gateway sends /_portside/ here)")] = 7077,
+    port: Annotated[int, typer.Option(help="listen port (the gateway sends /_portside/ here)")] = SERVICE_PORT,
     state_dir: StateOpt = None,
 ) -> None:
     """Run portside's service: GitLab/GitHub webhooks, the pipeline worker, a JSON API and a small dashboard.
@@ -229,7 +230,7 @@ def hooks(
         secret = PipelineStore(store).hook_secret(app_name, create=True)
         assert secret is not None
         config = record.config()
-        base = f"{record.url(config.app.domain)}_portside/hooks"
+        base = record.url(config.app.domain).rstrip("/") + f"{SERVICE_PREFIX}/hooks"
         urls = {"gitlab": f"{base}/gitlab/{app_name}", "github": f"{base}/github/{app_name}"}
         if register:
             if not (gitlab_api and project and token_file):

@@ -9,6 +9,7 @@ import typer
 
 from portside.cli.app import JsonOpt, StateOpt, _ctx, _guard, err, out
 from portside.core.errors import ExitStatus
+from portside.core.health import NOT_SERVING_FULLY
 
 
 def status(
@@ -27,7 +28,7 @@ def status(
         data = collect_status(_ctx(state_dir), app_name)
         if as_json:
             out.print_json(json.dumps(data, default=str))
-            if any(a["state"] in ("DOWN", "DEGRADED") for a in data["apps"]):
+            if any(a["state"] in NOT_SERVING_FULLY for a in data["apps"]):
                 raise typer.Exit(ExitStatus.NOT_LIVE)
             return
         if not data["apps"]:
@@ -38,7 +39,7 @@ def status(
                 out.print()
             for line in app_lines(item):
                 out.print(line, highlight=False, soft_wrap=True)
-        down = [a["name"] for a in data["apps"] if a["state"] in ("DOWN", "DEGRADED")]
+        down = [a["name"] for a in data["apps"] if a["state"] in NOT_SERVING_FULLY]
         if down:
             raise typer.Exit(ExitStatus.NOT_LIVE)
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from rich.markup import escape
 
-from portside.core.health import replica_order
+from portside.core.health import DEGRADED, DOWN, LIVE, STOPPED, replica_order, replica_prefix
+from portside.core.rollback import ReleaseStatus
 
-COLOURS = {"LIVE": "green", "DEGRADED": "yellow", "DOWN": "red", "STOPPED": "dim"}
+COLOURS = {LIVE: "green", DEGRADED: "yellow", DOWN: "red", STOPPED: "dim"}
 
 
 def ago(stamp: str | None, now: dt.datetime | None = None) -> str:
@@ -35,10 +36,10 @@ def short_ref(ref: str) -> str:
 
 def app_lines(item: dict[str, Any], now: dt.datetime | None = None) -> list[str]:
     """Rich markup lines for one app; every value from the state is escaped."""
-    state = item.get("state", "STOPPED")
+    state = item.get("state", STOPPED)
     lines = [f"[bold]{escape(item['name'])}[/]  [{COLOURS.get(state, 'bold')}]{state}[/]  {escape(item['url'])}"
              f"  [dim]({escape(item['gateway'])} gateway)[/]"]
-    if state != "LIVE":
+    if state != LIVE:
         lines.append(f"  why      {escape(item.get('reason', ''))}")
     live = next((r for r in item["releases"] if r["number"] == item["current_release"]), None)
     if live:
@@ -51,7 +52,7 @@ def app_lines(item: dict[str, Any], now: dt.datetime | None = None) -> list[str]
     for rel in item["releases"]:
         for c in sorted(rel["containers"], key=lambda c: replica_order(c["name"])):
             role = {"serving": "replica ", "draining": "draining"}.get(c["role"], "old     ")
-            short = c["name"].removeprefix(f"{item['name']}-backend-")  # r12-1: the app is in the heading
+            short = c["name"].removeprefix(replica_prefix(item["name"]))  # r12-1: the app is in the heading
             lines.append(f"  {role} {escape(short)}  {escape(c['state'])} {escape(c['health'])}"
                          f"  {escape(c['address'] or '-')}")
             extra = [f"restarted {c['restarts']}x"] if c["restarts"] else []
@@ -66,7 +67,7 @@ def app_lines(item: dict[str, Any], now: dt.datetime | None = None) -> list[str]
         lines.append(f"  cert     {text}")
     for event in (item.get("events") or [])[:3]:
         lines.append(f"  event    {ago(event['at'], now)}: {escape(event['kind'])}: {escape(event['detail'])}")
-    kept = [r for r in item["releases"] if r["status"] != "pruned"]
+    kept = [r for r in item["releases"] if r["status"] != ReleaseStatus.PRUNED]
     if len(kept) > 1:
         lines.append(f"  kept     {len(kept)} releases ('portside releases {escape(item['name'])}')")
     return lines

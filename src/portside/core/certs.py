@@ -10,6 +10,11 @@ CERT_FILE = "fullchain.pem"
 KEY_FILE = "privkey.pem"
 
 
+def local_ca_in(ca_dir: Path) -> tuple[Path, Path]:
+    """(certificate, key) of portside's local CA, the one users trust for https://localhost."""
+    return ca_dir / "ca.pem", ca_dir / "ca.key"
+
+
 def acme_folder(certs_dir: Path) -> Path:
     """The ACME certificate's folder inside the app's certs folder (beside the local-CA leaf)."""
     return certs_dir / "acme"

@@ -20,7 +20,9 @@ from portside.core.errors import ConfigError
 
 CONFIG_NAME = "portside.toml"
 
-RESERVED_PATHS = ("/_portside/", "/.well-known/")
+SERVICE_PREFIX = "/_portside"  # where 'portside serve' is reached through the gateway (its webhooks)
+SERVICE_PORT = 7077  # where it listens on loopback unless told otherwise
+RESERVED_PATHS = (f"{SERVICE_PREFIX}/", "/.well-known/")
 
 
 

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 
 LIVE, DEGRADED, DOWN, STOPPED = "LIVE", "DEGRADED", "DOWN", "STOPPED"
+STATES = (LIVE, DEGRADED, DOWN, STOPPED)
+NOT_SERVING_FULLY = (DEGRADED, DOWN)  # 'portside status' exits with NOT_LIVE for these
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,17 @@ class ReplicaView:
         return self.state == "running" and self.health == "healthy" and self.address is not None
 
 
+def replica_name(app: str, release: int, n: int) -> str:
+    """The container of an app's backend replica n (from 1) of a release: <app>-backend-r<release>-<n>."""
+    return f"{replica_prefix(app)}r{release}-{n}"
+
+
+def replica_prefix(app: str) -> str:
+    return f"{app}-backend-"
+
+
 def replica_order(name: str) -> tuple[int, str]:
-    """Replicas are named <app>-backend-r<release>-<n>: order them by n, not as text (r5-10 after r5-9)."""
+    """Order replicas (replica_name) by n, not as text (r5-10 after r5-9)."""
     found = re.search(r"-(\d+)$", name)
     return (int(found.group(1)) if found else 0, name)
 
@@ -38,6 +49,12 @@ def replica_order(name: str) -> tuple[int, str]:
 def upstreams(replicas: list[ReplicaView]) -> tuple[str, ...]:
     """The addresses the gateway may send traffic to: routable replicas only, in replica order."""
     return tuple(r.address for r in sorted(replicas, key=lambda r: replica_order(r.name)) if r.routable and r.address)
+
+
+def release_intact(intended: int, replicas: list[ReplicaView]) -> bool:
+    """Every intended replica of the live release is routable: a deploy of the same config has nothing to do.
+    One replica short is not intact (the app is DEGRADED), so 'portside up' starts the release again."""
+    return intended > 0 and sum(1 for r in replicas if r.routable) >= intended
 
 
 @dataclass(frozen=True)

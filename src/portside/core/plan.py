@@ -293,8 +293,9 @@ def build_plan(config: PortsideConfig, facts: Facts, force: bool = False) -> Pla
     return Plan(app, facts.release, facts.git_ref, tuple(actions))
 
 
-def smoke_paths(config: PortsideConfig) -> tuple[str, ...]:
-    """What must answer through the gateway after a switch: /, the health path as the gateway sees it, extras."""
+def live_paths(config: PortsideConfig) -> tuple[str, ...]:
+    """What answers through the gateway while the app is up: / (with a frontend) and the backend's health path
+    as the gateway sees it (under the API prefix when the gateway strips it). 'status' probes these."""
     paths = []
     if config.frontend is not None:
         paths.append("/")
@@ -303,7 +304,12 @@ def smoke_paths(config: PortsideConfig) -> tuple[str, ...]:
         if config.gateway.strip_prefix:
             health = config.gateway.api_prefix + health
         paths.append(health)
-    return tuple(dict.fromkeys([*paths, *config.deploy.smoke_paths]))
+    return tuple(paths)
+
+
+def smoke_paths(config: PortsideConfig) -> tuple[str, ...]:
+    """What must answer through the gateway after a switch: the live paths and deploy.smoke_paths."""
+    return tuple(dict.fromkeys([*live_paths(config), *config.deploy.smoke_paths]))
 
 
 def build_rollback_plan(config: PortsideConfig, facts: Facts, backend_image: str | None) -> Plan:

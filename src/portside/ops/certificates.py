@@ -14,6 +14,7 @@ from portside.adapters.gateway import Gateway
 from portside.core.certs import pair_in
 from portside.core.config import PortsideConfig
 from portside.core.errors import GatewayError, PortsideError
+from portside.core.render.gateway import is_bootstrap
 from portside.ops.context import Context
 from portside.ops.site import acme_dir
 
@@ -87,7 +88,7 @@ def ensure_acme_certificate(ctx: Context, config: PortsideConfig, gateway: Gatew
 def _first_certificate(gateway: Gateway, app: str) -> bool:
     """No site yet, or the holding page: the app has never had a certificate here."""
     site = gateway.site_file(app)
-    return not site.exists() or "waiting for its first certificate" in site.read_text()
+    return not site.exists() or is_bootstrap(site.read_text())
 
 
 def _issue(ctx: Context, config: PortsideConfig, names: tuple[str, ...], http_port: int,

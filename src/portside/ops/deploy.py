@@ -23,6 +23,7 @@ from portside.adapters.store import Release, Store, now
 from portside.core.certs import http_only_config
 from portside.core.config import PortsideConfig
 from portside.core.errors import DeployError, PortsideError, disk_full
+from portside.core.health import replica_name
 from portside.core.plan import (
     Action,
     BuildImage,
@@ -43,6 +44,7 @@ from portside.core.plan import (
     Verify,
     config_hash,
 )
+from portside.core.rollback import ReleaseStatus
 from portside.ops import build, drain, site
 from portside.ops.certificates import AcmeOptions, ensure_acme_certificate, make_traversable
 from portside.ops.context import Context
@@ -184,7 +186,7 @@ class Deployer:
                      "portside probes the replicas from the host instead")
         ports = runtime.allocate_ports(self.client, action.count)
         for index in range(action.count):
-            name = f"{plan.app}-backend-r{plan.release}-{index + 1}"
+            name = replica_name(plan.app, plan.release, index + 1)
             for attempt in range(5):
                 try:
                     replica = runtime.run_replica(
@@ -239,7 +241,7 @@ class Deployer:
             frontend_image=existing.frontend_image if existing else self.run.images.get("frontend"),
             backend_image=existing.backend_image if existing else self.run.images.get("backend"),
             env_hash=self.facts.env_hash, config_hash=config_hash(self.config), site_conf=text,
-            upstreams=tuple(f"127.0.0.1:{r.host_port}" for r in self.run.replicas), status="live",
+            upstreams=tuple(f"127.0.0.1:{r.host_port}" for r in self.run.replicas), status=ReleaseStatus.LIVE,
             config_json=self.config.model_dump_json()))
         self.store.set_current(plan.app, plan.release)
 
@@ -265,7 +267,7 @@ class Deployer:
 
     def _switch_back(self, plan: Plan) -> str:
         """After a failed verification: the previous release's config (its replicas still run) goes back live."""
-        self.store.set_status(plan.app, plan.release, "failed")
+        self.store.set_status(plan.app, plan.release, ReleaseStatus.FAILED)
         previous = self.previous
         if previous is None or previous.number == plan.release:
             self.gateway.remove_site(plan.app)
@@ -301,7 +303,7 @@ class Deployer:
         keep = {r.number for r in releases[: action.keep]}
         kept_images = {img for r in releases if r.number in keep for img in (r.frontend_image, r.backend_image) if img}
         for release in releases:
-            if release.number in keep or release.status == "pruned":
+            if release.number in keep or release.status == ReleaseStatus.PRUNED:
                 continue
             shutil.rmtree(self.ctx.paths.release_dir(plan.app, release.number), ignore_errors=True)
             for image in (release.frontend_image, release.backend_image):
@@ -310,7 +312,7 @@ class Deployer:
                         self.client.images.remove(image, noprune=False)
                     except docker.errors.APIError:
                         pass
-            self.store.set_status(plan.app, release.number, "pruned")
+            self.store.set_status(plan.app, release.number, ReleaseStatus.PRUNED)
 
     # -- rendering and cleanup ----------------------------------------------------------------
 

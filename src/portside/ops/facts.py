@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from portside.adapters import runtime
 from portside.adapters.git import source_ref
 from portside.adapters.nginx import nginx_version
-from portside.adapters.probe import replica_healthy
-from portside.adapters.store import Release, Store
+from portside.adapters.replicas import release_views
+from portside.adapters.store import AppRecord, Release, Store
+from portside.core import health
 from portside.core.config import PortsideConfig, read_env_file
+from portside.core.errors import EnvironmentProblem, PortsideError
 from portside.core.gateway_choice import GatewayChoice
 from portside.core.plan import Facts, env_hash
 from portside.core.render.gateway import NginxVersion
@@ -30,24 +33,61 @@ def runtime_env(config: PortsideConfig, app_dir: Path) -> dict[str, str]:
     return env
 
 
-def mask_secrets(text: str, config: PortsideConfig, admin_dir: Path) -> str:
-    """Every value of the env file (4 characters or more) replaced by '****' in text that goes to a log."""
+MASK = "****"
+
+
+def secret_values(config: PortsideConfig, admin_dir: Path) -> list[str]:
+    """The env file's values, which never reach a log; shorter than 4 characters they would mask ordinary
+    words, so those are left."""
     if config.backend is None or not config.backend.env_file:
-        return text
-    for value in read_env_file(admin_dir / config.backend.env_file).values():
-        secret = value.get_secret_value()
-        if len(secret) >= 4:
-            text = text.replace(secret, "****")
+        return []
+    values = (v.get_secret_value() for v in read_env_file(admin_dir / config.backend.env_file).values())
+    return [value for value in values if len(value) >= 4]
+
+
+def mask(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, MASK)
     return text
 
 
+def mask_secrets(text: str, config: PortsideConfig, admin_dir: Path) -> str:
+    """Text that goes to a log with every env-file value (secret_values) replaced by '****'."""
+    return mask(text, secret_values(config, admin_dir))
+
+
 def release_healthy(config: PortsideConfig, release: Release | None) -> bool:
+    """The live release runs every replica ``config`` asks for, each healthy (core.health.release_intact), as
+    Docker and the replicas' own health paths say: the same observation as the reconciler's and 'status''s.
+    Docker not answering counts as not healthy (the deploy that follows says how to start it)."""
     if release is None:
         return False
     if config.backend is None:
         return True
-    ports = [int(u.rsplit(":", 1)[1]) for u in release.upstreams]
-    return bool(ports) and all(replica_healthy(p, config.backend.health_path) for p in ports)
+    try:
+        client = runtime.connect()
+    except EnvironmentProblem:
+        return False
+    try:
+        views = release_views(client, release.app, release.number, config.backend.health_path)
+    finally:
+        client.close()
+    return health.release_intact(config.backend.replicas, views)
+
+
+def deployed_config(store: Store, record: AppRecord) -> PortsideConfig | None:
+    """The app's config as it runs: what its live release was deployed with (Release.config); with no live
+    release, or one recorded without a readable config, the admin's portside.toml; None when that does not
+    read either. The one answer for status, certificates and renewal. (The reconciler and rollback re-render
+    a release, so they need its own config and take Release.config alone.)"""
+    release = store.current(record.name)
+    recorded = release.config() if release else None
+    if recorded is not None:
+        return recorded
+    try:
+        return record.config()
+    except PortsideError:
+        return None
 
 
 def gather_facts(ctx: Context, store: Store | None, config: PortsideConfig, app_dir: Path, choice: GatewayChoice,
@@ -88,11 +128,10 @@ def names_taken(store: Store, app: str, choice: GatewayChoice) -> tuple[tuple[st
                 or other.http_port != choice.http_port:
             continue
         release = store.current(other.name)
-        if release is None or release.config_json == "{}":
+        if release is None or not release.has_config:
             continue
-        try:
-            recorded = PortsideConfig.model_validate_json(release.config_json)
-        except ValueError:  # recorded by a version with other rules: its names are still its names
+        recorded = release.config()
+        if recorded is None:  # recorded by a version with other rules: its names are still its names
             data = json.loads(release.config_json)["app"]
             taken += [(name, other.name) for name in (data["domain"], *data.get("aliases", ()))]
             continue

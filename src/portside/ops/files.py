@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from portside.adapters.gateway import private_main_file
 from portside.adapters.nginx import nginx_version
 from portside.core.config import CONFIG_NAME, load_config
 from portside.core.detect import Backend, detect, detect_backend, detect_frontend, project_name
 from portside.core.errors import ConfigError, EnvironmentProblem
 from portside.core.gateway_choice import choose_gateway
-from portside.core.render.gateway import OLDEST_NGINX, GatewayInputs, render_gateway
+from portside.core.render.gateway import OLDEST_NGINX
 from portside.core.render.project import (
     render_backend_dockerfile,
     render_config,
@@ -83,8 +84,7 @@ def render_all(ctx: Context, app_dir: Path, out: Path, local: bool) -> tuple[lis
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{config.app.name}.conf", out / "nginx.conf"]
     paths[0].write_text(site)
-    paths[1].write_text(render_gateway(GatewayInputs(prefix=ctx.paths.gateway, sites_dir=ctx.paths.gateway / "sites",
-                                                     http_port=choice.http_port, https_port=choice.https_port)))
+    paths[1].write_text(private_main_file(ctx.paths.gateway, choice.http_port, choice.https_port))
     frontend, backend = detect_frontend(app_dir), detect_backend(app_dir)
     if frontend:
         paths.append(out / "frontend.Dockerfile")

@@ -11,11 +11,11 @@ from portside.adapters import runtime
 from portside.adapters.gateway import Gateway, PrivateGateway
 from portside.adapters.store import AppRecord, Store
 from portside.core import health
-from portside.core.config import PortsideConfig
-from portside.core.errors import ConfigError, EnvironmentProblem, PortsideError
+from portside.core.errors import ConfigError, EnvironmentProblem
 from portside.core.gateway_choice import GatewayChoice
 from portside.ops.context import Context
-from portside.ops.gateway import make_gateway, private_gateway
+from portside.ops.facts import deployed_config
+from portside.ops.gateway import make_gateway, private_gateway, private_gateway_apps
 
 
 def _gateway(ctx: Context, record: AppRecord) -> Gateway:
@@ -52,7 +52,7 @@ def take_down(ctx: Context, name: str, stop_gateway: bool) -> None:
 def _stop_private_gateway(ctx: Context, store: Store) -> None:
     """Stop portside's own nginx unless another app still needs it; it does not depend on any one app."""
     say = ctx.say
-    remaining = [a.name for a in store.apps() if a.current_release is not None and a.gateway_mode == "private"]
+    remaining = [a.name for a in private_gateway_apps(store)]
     if remaining:
         say(f"the private gateway still serves {', '.join(remaining)}; left running")
         return
@@ -67,7 +67,8 @@ def _stop_private_gateway(ctx: Context, store: Store) -> None:
 def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
     """The truth about each app: what a request through the gateway gets now, each replica's state, and LIVE /
     DEGRADED / DOWN when that differs from the release's intent."""
-    from portside.ops.reconcile import HealthStore, assess, view
+    from portside.adapters.replicas import view
+    from portside.ops.reconcile import HealthStore, assess
 
     store = Store(ctx.paths.db)
     apps = [store.registered(name)] if name else store.apps()
@@ -80,7 +81,7 @@ def collect_status(ctx: Context, name: str | None) -> dict[str, Any]:
     try:
         for record in apps:
             containers = runtime.app_containers(client, record.name) if client else []
-            config = _config(record)  # read once per app
+            config = deployed_config(store, record)  # read once per app
             health_path = config.backend.health_path if config and config.backend else None
             state, _views, probes = assess(store, client, record)
             releases = []
@@ -115,13 +116,6 @@ def _replica(v: Any, live: bool) -> dict[str, Any]:
             "oom_killed": v.oom_killed, "role": "serving" if live else "draining" if v.state == "running" else "old"}
 
 
-def _config(record: AppRecord) -> PortsideConfig | None:
-    try:
-        return record.config()
-    except PortsideError:
-        return None
-
-
 def _tail_file(path: Path, tail: int, follow: bool) -> Iterator[str]:
     if not path.exists():
         raise ConfigError([f"{path}: no log yet. Fix: deploy the app first with 'portside up'"])
@@ -140,7 +134,7 @@ def stream_logs(ctx: Context, name: str, component: str, follow: bool, tail: int
     store = Store(ctx.paths.db)
     record = store.registered(name)
     if component == "gateway":
-        base = ctx.paths.gateway / "logs" if record.gateway_mode == "private" else Path("/var/log/nginx")
+        base = _gateway(ctx, record).logs_dir
         yield from _tail_file(base / "error.log", tail, False)
         yield from _tail_file(base / "access.log", tail, follow)
     elif component == "frontend":

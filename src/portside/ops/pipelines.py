@@ -17,12 +17,14 @@ from typing import Any
 
 from portside.adapters import runtime
 from portside.adapters.locks import app_lock
+from portside.adapters.service_file import service_answers
 from portside.adapters.store import Store, now
 from portside.core.config import CONFIG_NAME, PortsideConfig, load_config
 from portside.core.errors import ConfigError, PortsideError
 from portside.core.hooks import is_commit_sha
 from portside.ops.checkout import check_tip, fetch, git_auth, mask_url_credentials
 from portside.ops.context import Context
+from portside.ops.facts import mask, secret_values
 
 STEPS = ("fetch", "build", "test", "release", "verify")
 
@@ -196,9 +198,7 @@ class _StepLogger:
         self.say(f"== {step}")
 
     def say(self, line: str) -> None:
-        line = mask_url_credentials(line)
-        for mask in self.masks:
-            line = line.replace(mask, "****")
+        line = mask(mask_url_credentials(line), self.masks)
         if self.handle:
             self.handle.write(f"{time.strftime('%H:%M:%S')} {line}\n")
             self.handle.flush()
@@ -295,16 +295,6 @@ def _commit_config(checkout: Path, registered: PortsideConfig, app: str, log: _S
     return config
 
 
-def secret_values(config: PortsideConfig, admin_dir: Path) -> list[str]:
-    """Values from the env file: masked in every step log line (short ones would mask ordinary words)."""
-    from portside.core.config import read_env_file
-
-    if config.backend is None or not config.backend.env_file:
-        return []
-    values = read_env_file(admin_dir / config.backend.env_file).values()
-    return [v.get_secret_value() for v in values if len(v.get_secret_value()) >= 4]
-
-
 def clean_orphans(ctx: Context, store: Store) -> list[str]:
     """Backend containers that belong to no live release (a pipeline killed mid-release) are removed."""
     from portside.core.errors import LockHeld
@@ -358,12 +348,4 @@ def remote_sha(repository: str, ref: str, credentials_file: str | None) -> str:
 
 
 def service_running(ctx: Context) -> bool:
-    import json
-    import urllib.request
-
-    try:
-        port = int(json.loads((ctx.paths.root / "service.json").read_text())["port"])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_portside/health", timeout=1) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except (OSError, ValueError, KeyError):
-        return False
+    return service_answers(ctx.paths.root)

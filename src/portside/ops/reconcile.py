@@ -22,13 +22,15 @@ import docker.errors
 from portside.adapters import probe, runtime
 from portside.adapters.locks import app_lock
 from portside.adapters.nginx import nginx_version
-from portside.adapters.probe import replica_healthy
+from portside.adapters.replicas import release_views
 from portside.adapters.store import AppRecord, Release, Store, now
 from portside.core import health
 from portside.core.config import PortsideConfig
 from portside.core.errors import LockHeld, PortsideError
-from portside.core.render.gateway import render_site
+from portside.core.plan import live_paths
+from portside.core.render.gateway import is_bootstrap, render_site
 from portside.ops.context import Context
+from portside.ops.rollback import can_roll_back
 from portside.ops.site import site_inputs
 
 
@@ -55,29 +57,6 @@ class HealthStore:
         return [dict(r) for r in rows]
 
 
-def view(container: Any, health_path: str | None) -> health.ReplicaView:
-    """One replica as Docker sees it, and (without a Docker health check) as the host's probe sees it."""
-    state = container.attrs.get("State") or {}
-    ports = container.attrs.get("NetworkSettings", {}).get("Ports") or {}
-    port = next((int(b[0]["HostPort"]) for b in ports.values() if b), None)
-    if port is None:  # stopped containers lose their NetworkSettings ports; the binding is still configured
-        bindings = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
-        port = next((int(b[0]["HostPort"]) for b in bindings.values() if b and b[0].get("HostPort")), None)
-    docker_health = (state.get("Health") or {}).get("Status")
-    running = container.status == "running"
-    if docker_health in (None, "starting"):  # no Docker check, or its first one has not run yet: ask directly
-        probed = running and port is not None and health_path is not None and replica_healthy(port, health_path)
-        docker_health = "healthy" if probed else (docker_health or "unhealthy")
-    return health.ReplicaView(name=str(container.name), state=str(container.status), health=docker_health,
-                              address=f"127.0.0.1:{port}" if port else None,
-                              restarts=int(container.attrs.get("RestartCount") or 0),
-                              oom_killed=bool(state.get("OOMKilled")), exit_code=state.get("ExitCode"))
-
-
-def replicas(client: docker.DockerClient, app: str, release: int, health_path: str | None) -> list[health.ReplicaView]:
-    return [view(c, health_path) for c in runtime.app_containers(client, app, str(release))]
-
-
 @dataclass(frozen=True)
 class Live:
     """An app's live release and the config it was deployed with."""
@@ -89,12 +68,8 @@ class Live:
 
 def live(store: Store, app: AppRecord) -> Live | None:
     release = store.current(app.name)
-    if release is None or release.config_json == "{}":
-        return None
-    try:
-        return Live(app, release, PortsideConfig.model_validate_json(release.config_json))
-    except ValueError:
-        return None
+    config = release.config() if release else None
+    return Live(app, release, config) if release and config else None
 
 
 def render_live(ctx: Context, item: Live, upstreams: tuple[str, ...]) -> str:
@@ -120,9 +95,9 @@ def reconcile_app(ctx: Context, store: Store, client: docker.DockerClient, recor
     gateway = make_gateway(ctx, GatewayChoice(record.gateway_mode, record.http_port, record.https_port))
     site = gateway.site_file(app)
     current = site.read_text() if site.exists() else None
-    if current is not None and "waiting for its first certificate" in current:
+    if current is not None and is_bootstrap(current):
         return None  # the ACME bootstrap phase owns the site until the first certificate
-    wanted = health.upstreams(replicas(client, app, item.release.number, item.config.backend.health_path))
+    wanted = health.upstreams(release_views(client, app, item.release.number, item.config.backend.health_path))
     text = render_live(ctx, item, wanted)
     if text == current:
         return None
@@ -146,21 +121,14 @@ def probe_app(item: Live) -> dict[str, int | None]:
     """What a request through the gateway gets right now: / and the health path."""
     app, config = item.app, item.config
     port = app.https_port or app.http_port
-    paths = (["/"] if config.frontend else []) + ([_gateway_health_path(config)] if config.backend else [])
     result: dict[str, int | None] = {}
-    for path in paths:
+    for path in live_paths(config):
         try:
             result[path] = probe.through_gateway(config.app.domain, port, path, bool(app.https_port),
                                                  timeout=5).status
         except OSError:
             result[path] = None
     return result
-
-
-def _gateway_health_path(config: PortsideConfig) -> str:
-    assert config.backend is not None
-    path = config.backend.health_path
-    return config.gateway.api_prefix + path if config.gateway.strip_prefix else path
 
 
 def assess(store: Store, client: docker.DockerClient | None, app: AppRecord) -> tuple[health.AppHealth, list[
@@ -170,7 +138,7 @@ def assess(store: Store, client: docker.DockerClient | None, app: AppRecord) -> 
     if item is None:
         return health.AppHealth(health.STOPPED, "no live release"), [], {}
     backend = item.config.backend
-    views = replicas(client, app.name, item.release.number, backend.health_path) if backend and client else []
+    views = release_views(client, app.name, item.release.number, backend.health_path) if backend and client else []
     probes = probe_app(item)
     return health.app_health(backend.replicas if backend else 0, views, probes, backend is not None), views, probes
 
@@ -194,8 +162,7 @@ def reconcile_all(ctx: Context, store: Store,
             except (PortsideError, docker.errors.DockerException, OSError) as exc:
                 ctx.say(f"{record.name}: reconcile failed: {exc}")
                 continue
-            earlier = any(r.status in ("retired", "rolled-back") for r in store.releases(record.name))
-            _record(states, record.name, state, views, notify, earlier)
+            _record(states, record.name, state, views, notify, can_roll_back(ctx, store, record.name))
     finally:
         client.close()
     return changes

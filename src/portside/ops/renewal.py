@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from portside.adapters.acme import read_cert
+from portside.adapters.notify import notify_url
 from portside.adapters.store import Store, now
-from portside.core.config import PortsideConfig, TlsMode
+from portside.core.config import TlsMode
 from portside.core.errors import PortsideError
 from portside.core.gateway_choice import GatewayChoice
 from portside.ops.certificates import acme_due, acme_issuer, acme_pair
 from portside.ops.context import Context
+from portside.ops.facts import deployed_config
 from portside.ops.gateway import make_gateway
 from portside.ops.site import acme_dir, cert_paths
 
@@ -41,28 +43,15 @@ def _save(store: Store, state: dict[str, Any]) -> None:
                      ":next_attempt, :last_renewed)", state)
 
 
-def _live_config(store: Store, app: str) -> PortsideConfig | None:
-    """The config of the live release (what is deployed), or, for releases recorded before portside kept
-    it, the admin's registered portside.toml."""
-    release = store.current(app)
-    if release is None:
-        return None
-    if release.config_json != "{}":
-        return PortsideConfig.model_validate_json(release.config_json)
-    record = store.app(app)
-    try:
-        return record.config() if record else None
-    except PortsideError:
-        return None
-
-
 def renew_app(ctx: Context, store: Store, app: str, force: bool = False,
               clock: Callable[[], float] = time.time, ask_ca: bool = True) -> RenewResult:
     from portside.core.render.gateway import server_names
 
-    config = _live_config(store, app)
     record = store.app(app)
-    if config is None or record is None or config.tls.mode is not TlsMode.acme:
+    if record is None or record.current_release is None:
+        return RenewResult(app, "not-live", "no live release: its certificate is renewed when it is deployed")
+    config = deployed_config(store, record)
+    if config is None or config.tls.mode is not TlsMode.acme:
         return RenewResult(app, "not-acme", "not using tls.mode = 'acme'")
     folder = acme_dir(ctx, app)
     pair = acme_pair(ctx, app)
@@ -91,11 +80,12 @@ def renew_app(ctx: Context, store: Store, app: str, force: bool = False,
         state["next_attempt"] = clock() + min(BACKOFF_FIRST * 2 ** (state["failures"] - 1), BACKOFF_MAX)
         _save(store, state)
         store.audit(app, "renew", ", ".join(names), f"failed: {exc.message}")
-        if config.deploy.notify_url:
+        url = notify_url(record)
+        if url:
             from portside.adapters.notify import chat
 
             try:
-                chat(config.deploy.notify_url, f":warning: {app}: certificate renewal failed "
+                chat(url, f":warning: {app}: certificate renewal failed "
                      f"({state['failures']} in a row): {exc.message} The current certificate is still served.")
             except OSError:
                 pass
@@ -115,7 +105,7 @@ def cert_rows(ctx: Context, store: Store) -> list[dict[str, Any]]:
     """For 'portside certs' and 'status': every app's certificate, expiry, next renewal, last failure."""
     rows = []
     for record in store.apps():
-        config = _live_config(store, record.name)
+        config = deployed_config(store, record)
         if config is None or config.tls.mode is TlsMode.off:
             continue
         pair = cert_paths(ctx, config, record.app_dir)

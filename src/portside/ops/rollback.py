@@ -6,24 +6,33 @@ from collections.abc import Callable
 
 from portside.adapters.nginx import nginx_version
 from portside.adapters.store import Release, Store
-from portside.core.config import PortsideConfig
 from portside.core.gateway_choice import GatewayChoice
 from portside.core.plan import Facts, build_rollback_plan, env_hash
-from portside.core.rollback import rollback_target
+from portside.core.rollback import ReleaseStatus, previous_release, rollback_target
 from portside.ops.context import Context
 from portside.ops.deploy import Deployer
 from portside.ops.facts import runtime_env
 from portside.ops.gateway import make_gateway
 
 
+def kept_releases(ctx: Context, store: Store, app: str) -> list[Release]:
+    """The releases a rollback can start again: their site files and their config are still here. Newest first."""
+    return [r for r in store.releases(app) if ctx.paths.release_dir(app, r.number).exists() and r.config()]
+
+
+def can_roll_back(ctx: Context, store: Store, app: str) -> bool:
+    """'portside rollback APP' would find a release to go back to (what an alert may promise)."""
+    current = store.current(app)
+    return previous_release(kept_releases(ctx, store, app), current.number if current else None) is not None
+
+
 def rollback(ctx: Context, store: Store, app: str, to: int | None,
              progress: Callable[[str], None] | None = None) -> Release:
     info = store.registered(app)
     current = store.current(app)
-    kept = [r for r in store.releases(app)
-            if ctx.paths.release_dir(app, r.number).exists() and r.config_json != "{}"]
-    target = rollback_target(app, kept, current.number if current else None, to)
-    config = PortsideConfig.model_validate_json(target.config_json)
+    target = rollback_target(app, kept_releases(ctx, store, app), current.number if current else None, to)
+    config = target.config()
+    assert config is not None  # kept only with a readable config
     app_dir = info.app_dir
     facts = Facts(
         app_dir=app_dir, git_ref=target.git_ref, release=target.number,
@@ -41,5 +50,5 @@ def rollback(ctx: Context, store: Store, app: str, to: int | None,
     finally:
         deployer.close()
     if current is not None:
-        store.set_status(app, current.number, "rolled-back")
+        store.set_status(app, current.number, ReleaseStatus.ROLLED_BACK)
     return target

@@ -3,7 +3,6 @@ web/app.py wires these to the routes and runs the server."""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import threading
@@ -11,6 +10,7 @@ import time
 from typing import Any
 
 from portside.adapters.notify import Notifier
+from portside.adapters.service_file import record_service
 from portside.adapters.store import Store
 from portside.ops.context import Context
 from portside.ops.pipelines import PipelineStore, clean_orphans, run_pipeline
@@ -106,10 +106,7 @@ def start_service(ctx: Context, host: str, port: int) -> None:
             "is unchanged")
     for name in clean_orphans(ctx, store):
         ctx.say(f"removed orphaned container {name}")
-    ctx.paths.root.mkdir(parents=True, exist_ok=True)
-    service = ctx.paths.root / "service.json"
-    service.unlink(missing_ok=True)  # a new file, 0600: one an older version wrote 0644 is not reused
-    service.write_text(json.dumps({"host": host, "port": port, "started": time.time()}))
+    record_service(ctx.paths.root, host, port)
 
 
 def supervisor(ctx: Context) -> Any:

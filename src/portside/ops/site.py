@@ -3,17 +3,15 @@ so the file they write can never drift apart."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from portside.adapters import certs
+from portside.adapters.service_file import service_port
 from portside.core.certs import acme_folder, cert_files
 from portside.core.config import PortsideConfig
 from portside.core.plan import Facts, Plan
 from portside.core.render.gateway import NginxVersion, SiteInputs, render_site
 from portside.ops.context import Context
-
-DEFAULT_SERVICE_PORT = 7077
 
 
 def acme_dir(ctx: Context, app: str) -> Path:
@@ -24,14 +22,6 @@ def cert_paths(ctx: Context, config: PortsideConfig, admin_dir: Path) -> certs.C
     """Where the app's certificate is (or will be, once it is ensured)."""
     files = cert_files(config, admin_dir, ctx.paths.certs(config.app.name))
     return certs.CertPair(*files) if files else None
-
-
-def service_port(ctx: Context) -> int:
-    """Where 'portside serve' listens (it records its port when it starts); the gateway proxies its hooks."""
-    try:
-        return int(json.loads((ctx.paths.root / "service.json").read_text())["port"])
-    except (OSError, ValueError, KeyError):
-        return DEFAULT_SERVICE_PORT
 
 
 def site_root(config: PortsideConfig, release_dir: Path) -> Path:
@@ -52,7 +42,7 @@ def site_inputs(ctx: Context, config: PortsideConfig, *, label: str, release_dir
         cert=pair.cert if pair else None,
         key=pair.key if pair else None,
         nginx_version=nginx_version,
-        service_port=service_port(ctx),
+        service_port=service_port(ctx.paths.root),
     )
 
 

@@ -16,7 +16,7 @@ from portside.adapters import runtime
 from portside.adapters.store import Store
 from portside.core.health import DEGRADED, DOWN
 from portside.ops.context import Context
-from portside.ops.gateway import private_gateway
+from portside.ops.gateway import private_gateway, private_gateway_apps
 from portside.ops.reconcile import HealthStore, reconcile_all
 
 SETTLING_SECONDS = 1.0  # an app that is not LIVE (a replica starting, or down) is looked at again this often
@@ -149,7 +149,7 @@ class Supervisor:
         """A private gateway that serves live apps and whose nginx died is started again."""
         store = Store(self.ctx.paths.db)
         try:
-            apps = [a for a in store.apps() if a.gateway_mode == "private" and a.current_release is not None]
+            apps = private_gateway_apps(store)
         finally:
             store.close()
         if not apps:

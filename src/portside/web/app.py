@@ -21,17 +21,18 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from portside.adapters.store import Store
+from portside.core.config import SERVICE_PREFIX
 from portside.core.hooks import MAX_BODY, BadRequest, parse_github, parse_gitlab
 from portside.ops.context import Context
 from portside.ops.hooks import Accepted, HookCheck, accept_delivery
 from portside.ops.pipelines import STEPS, PipelineStore, step_log
 from portside.ops.service import Worker, ensure_admin_token, start_service, supervisor
 
-PREFIX = "/_portside"
+PREFIX = SERVICE_PREFIX
 Stores = Callable[[], tuple[Store, PipelineStore]]
 
 
-def create_app(ctx: Context, worker: Worker | None = None, public_url: str = "") -> FastAPI:
+def create_app(ctx: Context, worker: Worker | None = None) -> FastAPI:
     """The service. Public through the gateway: only the webhook endpoints (each checks its secret before it reads
     the body). Everything else needs the admin token from the state dir, which only the admin can read."""
     api = FastAPI(title="portside", docs_url=None, redoc_url=None, openapi_url=None)

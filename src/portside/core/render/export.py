@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from portside.core.config import PortsideConfig
+from portside.core.config import SERVICE_PORT, PortsideConfig
+from portside.core.gateway_choice import app_url, choose_gateway
 from portside.core.render.env import template
 
 TARGETS = {"jenkins": "Jenkinsfile", "gitlab-ci": ".gitlab-ci.yml", "systemd": "portside.service and its companions"}
@@ -18,7 +19,7 @@ class UnitInputs:
     nginx: Path = Path("/usr/sbin/nginx")
     state_dir: Path = Path("/var/lib/portside")
     user: str = "portside"
-    port: int = 7077
+    port: int = SERVICE_PORT
 
     @property
     def gateway_prefix(self) -> Path:
@@ -51,6 +52,7 @@ def render_export(target: str, config: PortsideConfig | None, *, agent: str = "d
     if target == "systemd":
         return "\n".join(f"# ==> {name} <==\n{text}" for name, text in render_units(units).items())
     assert config is not None
-    url = f"https://{config.app.domain}/"
+    choice = choose_gateway(config, False, None, None, None)  # a CI job deploys to the server's 80/443
+    url = app_url(config.app.domain, choice.http_port, choice.https_port)
     name = "Jenkinsfile.j2" if target == "jenkins" else "gitlab-ci.yml.j2"
     return template(f"export/{name}").render(app=config.app.name, branch=config.deploy.branch, agent=agent, url=url)

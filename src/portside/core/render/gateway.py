@@ -160,8 +160,17 @@ def render_default_servers(http_port: int, https_port: int | None) -> str:
     return header + nginx_template("default-servers.conf.j2").render(http_port=http_port, https_port=https_port)
 
 
+BOOTSTRAP_MARKER = "waiting for its first certificate"  # bootstrap.conf.j2's first line says it (tested)
+
+
 def render_bootstrap(config: PortsideConfig, acme_root: Path, http_port: int) -> str:
     """HTTP-only phase before the first certificate: the challenge and a holding page, nothing that
     references certificate files that do not exist yet."""
     return nginx_template("bootstrap.conf.j2").render(app=config.app, server_names=_names(config)["server_names"],
                                                       acme_root=acme_root, http_port=http_port)
+
+
+def is_bootstrap(site: str) -> bool:
+    """The site file is the holding page: the app has never had a certificate here, and the ACME bootstrap
+    (not the reconciler) owns the file until it has."""
+    return BOOTSTRAP_MARKER in site.split("\n", 1)[0]
