@@ -70,6 +70,20 @@ def hostname(name: str) -> str:
 HostName = Annotated[str, AfterValidator(hostname)]
 
 
+def is_local_name(name: str) -> bool:
+    """A name no public CA will certify and no browser should pin: 'localhost' and '*.localhost', mDNS's
+    '*.local', any IP address, and a single label ('intranet'). The one rule for both decisions it drives: the
+    gateway sends no HSTS for these names (doctor must not ask for it) and tls.mode = 'acme' refuses them.
+    ``name`` is a bare host (no scheme, port or brackets); a URL's host comes from ``urlsplit(url).hostname``."""
+    if name == "localhost" or name.endswith((".localhost", ".local")):
+        return True
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return "." not in name
+
+
 # -- header values (written inside "..." in the nginx config) ---------------------------------------------
 
 def _header(value: str, *, semicolons: bool, fix: str) -> str:

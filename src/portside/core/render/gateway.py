@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from portside.core.config import PortsideConfig, TlsMode, _is_local_name
+from portside.core.config import PortsideConfig, TlsMode
+from portside.core.config_values import is_local_name
 from portside.core.render.env import CspText, HeaderText, NginxText, QuotedText, checked, nginx_template
 
 NginxVersion = tuple[int, int, int]
@@ -115,7 +116,7 @@ def render_site(config: PortsideConfig, inputs: SiteInputs) -> str:
         backend=config.backend is not None,
         upstreams=inputs.upstreams if config.backend is not None else None,
         tls=tls,
-        hsts=tls and not _is_local_name(config.app.domain),
+        hsts=tls and not is_local_name(config.app.domain),
         csp=CspText(csp),
         http_port=inputs.http_port,
         https_port=inputs.https_port,
