@@ -57,3 +57,32 @@ def test_doctor_nginx_asks_for_no_hsts_the_gateway_leaves_out(name: str, tmp_pat
     conf.write_text(conf.read_text().replace(name, "board.example.com"))
     public = load(conf, "site.conf")
     assert public is not None and [f.check for f in check_pitfalls(public) if f.check == "NG208"] == ["NG208"]
+
+
+# -- 2. one URL-folder rule for backend_paths, websocket_paths and assets_path ------------------------------------
+
+KEYS = {"gateway.backend_paths": "[gateway]\nbackend_paths = ['{v}']\n",
+        "gateway.websocket_paths": "[gateway]\nwebsocket_paths = ['{v}']\n",
+        "frontend.assets_path": "[frontend]\nassets_path = '{v}'\n"}
+
+
+@pytest.mark.parametrize("value", ["/../x/", "/./", "/a/../", "/a//b/", "/a b/", "/a;b/", "/{a}/", "/a\"/"])
+@pytest.mark.parametrize("key", sorted(KEYS))
+def test_a_url_folder_is_refused_alike_under_every_key(key: str, value: str) -> None:
+    from portside.core.errors import ConfigError
+
+    frontend = "" if key.startswith("frontend") else "[frontend]\n"
+    text = f'[app]\nname = "demo"\n{frontend}[backend]\n' + KEYS[key].format(v=value.replace("'", "\\'"))
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    message = str(caught.value)
+    assert f"{key}" in message and ascii(value) in message and "Fix: a URL folder" in message, message
+
+
+def test_render_refuses_a_backend_path_the_config_would_refuse() -> None:
+    config = parse_config('[app]\nname = "demo"\n[backend]\n[gateway]\nbackend_paths = ["/socket.io/"]\n')
+    bad = config.model_copy(update={"gateway": config.gateway.model_copy(update={"backend_paths": ("/a/../",)})})
+    inputs = SiteInputs(release="1", site_root=ROOT / "site", acme_root=ROOT / "acme", upstreams=(),
+                        cert=ROOT / "c.pem", key=ROOT / "k.pem")
+    with pytest.raises(ValueError, match=r"render_site: gateway.backend_paths: must not contain '\.' or '\.\.'"):
+        render_site(bad, inputs)

@@ -70,14 +70,12 @@ class GatewaySection(_Model):
     permissions_policy: v.PolicyText = "camera=(self), microphone=(self), display-capture=(self), geolocation=()"
     content_security_policy: v.CspText | None = None
 
-    backend_paths: tuple[str, ...] = ()  # more paths to the backend, e.g. Socket.IO's '/socket.io/'
+    backend_paths: tuple[v.UrlFolder, ...] = ()  # more paths to the backend, e.g. Socket.IO's '/socket.io/'
 
     @field_validator("backend_paths")
     @classmethod
     def _backend_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for path in value:
-            if not re.fullmatch(r"/[A-Za-z0-9._~/-]*/", path) or path == "/" or "//" in path:
-                raise ValueError(f"{path!r} must be a path that starts and ends with '/', e.g. '/socket.io/'")
             if path.startswith(RESERVED_PATHS):
                 raise ValueError(f"{path!r} is portside's own (/_portside/) or the ACME challenge's "
                                  "(/.well-known/). Fix: use another path")
