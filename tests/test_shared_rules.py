@@ -86,3 +86,57 @@ def test_render_refuses_a_backend_path_the_config_would_refuse() -> None:
                         cert=ROOT / "c.pem", key=ROOT / "k.pem")
     with pytest.raises(ValueError, match=r"render_site: gateway.backend_paths: must not contain '\.' or '\.\.'"):
         render_site(bad, inputs)
+
+
+# -- 3. one /proc socket reader: one loopback rule, one owner lookup, one root rule --------------------------------
+
+TCP_HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+
+
+def _socket_line(address: str, port: int, inode: int) -> str:
+    return f"   0: {address}:{port:04X} 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0  0 {inode}\n"
+
+
+def _fake_proc(root: Path) -> Path:
+    """A /proc with three listeners held by processes that run with root's effective uid (real uid 1000):
+    127.0.1.1:9000 and ::ffff:127.0.0.1:9001 (loopback both), 0.0.0.0:8080 (public)."""
+    (root / "net").mkdir(parents=True)
+    (root / "net" / "tcp").write_text(TCP_HEADER + _socket_line("0101007F", 9000, 111)
+                                      + _socket_line("00000000", 8080, 333))
+    (root / "net" / "tcp6").write_text(TCP_HEADER + _socket_line("0000000000000000FFFF00000100007F", 9001, 222))
+    for pid, name, inode in ((40, "cache", 111), (41, "mapped", 222), (42, "javad", 333)):
+        (root / str(pid) / "fd").mkdir(parents=True)
+        (root / str(pid) / "fd" / "0").symlink_to("/dev/null")
+        (root / str(pid) / "fd" / "3").symlink_to(f"socket:[{inode}]")
+        (root / str(pid) / "comm").write_text(f"{name}\n")
+        (root / str(pid) / "status").write_text(f"Name:\t{name}\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n")
+    (root / "self").mkdir()  # not a pid: skipped
+    return root
+
+
+def test_host_checks_agree_on_loopback_and_root(tmp_path: Path) -> None:
+    from portside.doctor.host import _listener_processes, _listeners, check_listeners, check_root_services
+
+    proc = _fake_proc(tmp_path / "proc")
+    import ipaddress
+
+    seen = {port: ipaddress.ip_address(address) for address, port in _listeners(proc / "net")}
+    assert seen == {port: ipaddress.ip_address(address) for address, port in (
+        ("0.0.0.0", 8080), ("127.0.1.1", 9000), ("::ffff:127.0.0.1", 9001))}
+    assert [f.where for f in check_listeners(_listeners(proc / "net"))] == ["socket 0.0.0.0:8080"]
+    owners = _listener_processes(proc)
+    assert list(owners) == [8080] and owners[8080].pid == 42 and owners[8080].is_root
+    assert [(f.check, f.detail) for f in check_root_services(owners)] == [("HS305", "javad on port 8080")]
+
+
+def test_socket_owner_lookup_is_the_one_nginx_uses(tmp_path: Path) -> None:
+    from portside.adapters import procnet
+    from portside.adapters.nginx import who_listens
+
+    proc = _fake_proc(tmp_path / "proc")
+    assert {i: o.name for i, o in procnet.socket_owners({"111", "222", "999"}, proc).items()} == {
+        "111": "cache", "222": "mapped"}
+    assert who_listens(9001, proc) == "mapped (PID 41)"
+    assert who_listens(7000, proc) == "another program"
+    assert procnet.is_loopback("::ffff:127.0.0.1") and procnet.is_loopback("127.0.1.1")
+    assert not procnet.is_loopback("::ffff:10.0.0.1") and not procnet.is_loopback("0.0.0.0")
