@@ -140,3 +140,58 @@ def test_socket_owner_lookup_is_the_one_nginx_uses(tmp_path: Path) -> None:
     assert who_listens(7000, proc) == "another program"
     assert procnet.is_loopback("::ffff:127.0.0.1") and procnet.is_loopback("127.0.1.1")
     assert not procnet.is_loopback("::ffff:10.0.0.1") and not procnet.is_loopback("0.0.0.0")
+
+
+# -- 4. one reader of what server setup recorded ------------------------------------------------------------------
+
+class RecordHost:
+    """A host whose only file is setup's record (server.json), answered to read_file's stat and cat."""
+
+    name = "fake"
+
+    def __init__(self, record: str | None) -> None:
+        self.record = record
+
+    def run(self, argv: list[str], **_: object) -> object:
+        from portside.server.host import Result
+
+        if self.record is None:
+            return Result(tuple(argv), 1, "", "No such file")
+        return Result(tuple(argv), 0, "644 root root" if argv[0] == "stat" else self.record, "")
+
+
+def test_setup_record_has_one_writer_and_one_reader() -> None:
+    from portside.doctor.hardening import expected
+    from portside.server.model import Settings
+
+    asked = Settings(user="ops", service_user="svc", ssh_users=("alice",), ports=(22, 80, 443, 8443), sudo_all=True)
+    read, problems = expected(RecordHost(asked.to_json()))
+    assert problems == [] and read.to_json() == asked.to_json()
+    assert (read.user, read.allowed_ssh_users, read.ports) == ("ops", ("ops", "alice"), (22, 80, 443, 8443))
+    assert expected(RecordHost(None)) == (Settings(), [])
+
+
+def test_an_unreadable_setup_record_is_named_not_guessed() -> None:
+    from portside.doctor.hardening import expected
+    from portside.server.model import Settings
+
+    with pytest.raises(ValueError, match=r"ports: expected a list of int, got \['80'\]\. Fix: run"):
+        Settings.from_json('{"ports": ["80"]}')
+    settings, problems = expected(RecordHost('{"ports": [true]}'))
+    assert settings == Settings() and [(f.check, f.where) for f in problems] == [("HS324", "/etc/portside/server.json")]
+    assert "ports: expected a list of int" in problems[0].detail
+
+
+def test_ports_setup_opened_are_not_flagged_as_public(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portside.doctor.host import check_listeners, public_ports
+    from portside.server import plan
+    from portside.server.host import FileState
+    from portside.server.model import Settings
+
+    record = Settings(ports=(22, 80, 443, 8443)).to_json()
+    monkeypatch.setattr(plan, "read_file", lambda host, path: FileState(record, "644", "root", "root"))
+    assert public_ports() == (22, 80, 443, 8443)
+    found = check_listeners([("0.0.0.0", 8443), ("0.0.0.0", 9000), ("::", 22)])
+    assert [f.where for f in found] == ["socket 0.0.0.0:9000"]
+    monkeypatch.setattr(plan, "read_file", lambda host, path: None)
+    assert public_ports() == Settings().ports == (22, 80, 443)

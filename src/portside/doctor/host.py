@@ -7,14 +7,12 @@ HOST_CHECKS is the list `portside doctor --live host` runs; more host checks joi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from portside.adapters import procnet
 from portside.doctor import Finding
 from portside.doctor.ports import DB_PORTS
-
-ALLOWED_PUBLIC = {22, 80, 443}
 
 
 def _listeners(proc: Path = Path("/proc/net")) -> list[tuple[str, int]]:
@@ -22,12 +20,27 @@ def _listeners(proc: Path = Path("/proc/net")) -> list[tuple[str, int]]:
     return [(item.address, item.port) for item in procnet.listeners(proc)]
 
 
-def check_listeners(listeners: list[tuple[str, int]] | None = None) -> list[Finding]:
-    """HS301 / PS104: anything listening on a non-loopback address other than 80, 443 and 22."""
+def public_ports() -> tuple[int, ...]:
+    """The ports 'portside server setup' opened to the internet (its record), else setup's defaults (22, 80,
+    443). A record that cannot be read is HS324's finding (doctor/hardening.py); here the defaults apply."""
+    from portside.server.host import LocalHost
+    from portside.server.model import Settings
+    from portside.server.plan import recorded_settings
+
+    try:
+        return (recorded_settings(LocalHost()) or Settings()).ports
+    except ValueError:
+        return Settings().ports
+
+
+def check_listeners(listeners: list[tuple[str, int]] | None = None,
+                    allowed: Collection[int] | None = None) -> list[Finding]:
+    """HS301 / PS104: anything listening on a non-loopback address other than the ports setup opened."""
+    allowed = public_ports() if allowed is None else allowed
     found = []
     seen = set()
     for address, port in listeners if listeners is not None else _listeners():
-        if procnet.is_loopback(address) or port in ALLOWED_PUBLIC or (address, port) in seen:
+        if procnet.is_loopback(address) or port in allowed or (address, port) in seen:
             continue
         seen.add((address, port))
         where = f"socket {address}:{port}" if ":" not in address else f"socket [{address}]:{port}"
