@@ -291,9 +291,15 @@ def test_hsts_missing_on_a_real_name_is_reported() -> None:
 
 
 def test_root_services() -> None:
+    from portside.adapters.procnet import SocketOwner
+    from portside.adapters.uids import ProcessUser
     from portside.doctor.host import check_root_services
 
-    found = check_root_services({22: ("sshd", 0), 80: ("nginx", 0), 8080: ("java", 0), 9000: ("node", 1000)})
+    def owner(name: str, uid: int) -> SocketOwner:
+        return SocketOwner(1, name, ProcessUser((uid,) * 4))
+
+    found = check_root_services({22: owner("sshd", 0), 80: owner("nginx", 0), 8080: owner("java", 0),
+                                 9000: owner("node", 1000)})
     assert [(f.where, f.detail) for f in found] == [("socket *:8080", "java on port 8080")]
 
 

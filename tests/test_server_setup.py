@@ -18,7 +18,7 @@ from portside.server.fail2ban import Fail2banFacts, render_jail
 from portside.server.firewall import RULES, FirewallFacts, render_rules, render_unit
 from portside.server.host import FileState, Result
 from portside.server.model import Action, Record, Run, Settings, SetupPlan, Step, digest
-from portside.server.plan import Facts, build_plan, render_settings
+from portside.server.plan import Facts, build_plan
 from portside.server.sshd import (
     STAGE,
     CheckCandidate,
@@ -64,7 +64,7 @@ def converged(s: Settings = S, **changes: object) -> Facts:
                   UpgradeFacts(True, file(render_conf("debian"))),
                   UnitFacts(file(render_serve(s)), file(render_gateway_unit(s)), file("", "700", "portside"), True,
                             False),
-                  file(render_settings(s)))
+                  file(s.to_json()))
     return replace(facts, **changes)
 
 

@@ -53,16 +53,8 @@ def port_free(port: int) -> bool:
     return True
 
 
-def who_listens(port: int) -> str:
+def who_listens(port: int, proc: Path = Path("/proc")) -> str:
     """Best effort: the process holding a TCP port (from /proc), for error messages."""
-    inodes = {item.inode for item in procnet.listeners() if item.port == port}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    name = Path(f"/proc/{pid}/comm").read_text().strip()
-                    return f"{name} (PID {pid})"
-        except OSError:
-            continue
-    return "another program"
+    inodes = {item.inode for item in procnet.listeners(proc / "net") if item.port == port}
+    owner = min(procnet.socket_owners(inodes, proc).values(), key=lambda o: o.pid, default=None)
+    return f"{owner.name} (PID {owner.pid})" if owner else "another program"

@@ -141,10 +141,16 @@ def process_user(pid: int, container_id: str, proc: Path = Path("/proc")) -> Pro
     if container_id not in cgroup:
         return ProcessUser(None, f"{base} is not this container's process (Docker runs in another PID "
                            "namespace, e.g. rootless or a remote host)")
+    uids = status_uids(status)
+    return ProcessUser(uids) if uids is not None else ProcessUser(None, f"{base}/status has no readable Uid line")
+
+
+def status_uids(status: str) -> tuple[int, ...] | None:
+    """The four uids of a /proc/<pid>/status text's ``Uid:`` line (real, effective, saved, filesystem)."""
     for line in status.splitlines():
         if line.startswith("Uid:"):
             try:
-                return ProcessUser(tuple(int(v) for v in line.split()[1:]))
+                return tuple(int(v) for v in line.split()[1:]) or None
             except ValueError:
-                break
-    return ProcessUser(None, f"{base}/status has no readable Uid line")
+                return None
+    return None

@@ -6,7 +6,6 @@ Every problem is reported as ``file: key.path: problem. Fix: what to do`` and ne
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import re
 import tomllib
 from enum import Enum
@@ -73,14 +72,12 @@ class GatewaySection(_Model):
     permissions_policy: v.PolicyText = "camera=(self), microphone=(self), display-capture=(self), geolocation=()"
     content_security_policy: v.CspText | None = None
 
-    backend_paths: tuple[str, ...] = ()  # more paths to the backend, e.g. Socket.IO's '/socket.io/'
+    backend_paths: tuple[v.UrlFolder, ...] = ()  # more paths to the backend, e.g. Socket.IO's '/socket.io/'
 
     @field_validator("backend_paths")
     @classmethod
     def _backend_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for path in value:
-            if not re.fullmatch(r"/[A-Za-z0-9._~/-]*/", path) or path == "/" or "//" in path:
-                raise ValueError(f"{path!r} must be a path that starts and ends with '/', e.g. '/socket.io/'")
             if path.startswith(RESERVED_PATHS):
                 raise ValueError(f"{path!r} is portside's own (/_portside/) or the ACME challenge's "
                                  "(/.well-known/). Fix: use another path")
@@ -145,7 +142,7 @@ class PortsideConfig(_Model):
             raise ValueError("an app needs a [frontend] or a [backend] section. "
                              "Fix: add one (or both); 'portside init' detects them")
         if self.tls.mode is TlsMode.acme:
-            if _is_local_name(self.app.domain):
+            if v.is_local_name(self.app.domain):
                 raise ValueError(
                     f"tls.mode = 'acme' needs a public domain in app.domain (got {self.app.domain!r}). "
                     "Fix: set app.domain to a name that points at this server, or use tls.mode = 'self-signed'"
@@ -189,16 +186,6 @@ def _check_backend_paths(config: PortsideConfig) -> None:
                 raise ValueError(f"gateway.backend_paths: {path!r} overlaps {key} {other!r}. Fix: paths outside "
                                  f"it (paths under {gw.api_prefix}/ reach the backend already)")
         taken.append(("gateway.backend_paths", path))
-
-
-def _is_local_name(domain: str) -> bool:
-    if domain == "localhost" or domain.endswith(".localhost") or domain.endswith(".local"):
-        return True
-    try:
-        ipaddress.ip_address(domain)
-        return True
-    except ValueError:
-        return "." not in domain
 
 
 # Advice per key path, used when pydantic's message alone does not say what to do.

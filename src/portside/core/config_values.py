@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
@@ -20,7 +21,7 @@ def refuse(problem: str, got: str, fix: str) -> ValueError:
     return ValueError(f"{problem} (got {ascii(got)}). Fix: {fix}")
 
 
-def _shape(pattern: str, problem: str, fix: str, *, dot_segments_ok: bool = True) -> AfterValidator:
+def _shape_check(pattern: str, problem: str, fix: str, *, dot_segments_ok: bool = True) -> Callable[[str], str]:
     """The whole value must match ``pattern``; with ``dot_segments_ok=False`` no '/'-part may be '.' or '..'."""
     compiled = re.compile(pattern)
 
@@ -29,7 +30,11 @@ def _shape(pattern: str, problem: str, fix: str, *, dot_segments_ok: bool = True
             raise refuse(problem, value, fix)
         return value if dot_segments_ok else _no_dot_segments(value, fix)
 
-    return AfterValidator(check)
+    return check
+
+
+def _shape(pattern: str, problem: str, fix: str, *, dot_segments_ok: bool = True) -> AfterValidator:
+    return AfterValidator(_shape_check(pattern, problem, fix, dot_segments_ok=dot_segments_ok))
 
 
 # -- host names -----------------------------------------------------------------------------------------
@@ -68,6 +73,20 @@ def hostname(name: str) -> str:
 
 
 HostName = Annotated[str, AfterValidator(hostname)]
+
+
+def is_local_name(name: str) -> bool:
+    """A name no public CA will certify and no browser should pin: 'localhost' and '*.localhost', mDNS's
+    '*.local', any IP address, and a single label ('intranet'). The one rule for both decisions it drives: the
+    gateway sends no HSTS for these names (doctor must not ask for it) and tls.mode = 'acme' refuses them.
+    ``name`` is a bare host (no scheme, port or brackets); a URL's host comes from ``urlsplit(url).hostname``."""
+    if name == "localhost" or name.endswith((".localhost", ".local")):
+        return True
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return "." not in name
 
 
 # -- header values (written inside "..." in the nginx config) ---------------------------------------------
@@ -117,9 +136,13 @@ def request_path(path: str) -> str:
 ApiPrefix = Annotated[str, _shape(
     rf"(?:/{_SEGMENT})+", "must be a path such as '/api': segments of letters, digits and - . _ ~, no trailing '/'",
     "a path such as '/api' (no trailing slash)", dot_segments_ok=False)]
-UrlFolder = Annotated[str, _shape(
+# A URL folder (websocket_paths, assets_path, backend_paths) becomes an nginx location as it is: only these
+# characters (no space, quote, brace, ';' or control character), no empty, '.' or '..' segment.
+url_folder = _shape_check(
     rf"(?:/{_SEGMENT})+/", "must be a path that starts and ends with '/', of letters, digits and - . _ ~",
-    "a URL folder such as '/api/ws/' or '/assets/'", dot_segments_ok=False)]
+    "a URL folder such as '/socket.io/', '/api/ws/' or '/assets/': names of letters, digits and - . _ ~ "
+    "between '/'s, none of them '.' or '..'", dot_segments_ok=False)
+UrlFolder = Annotated[str, AfterValidator(url_folder)]
 RequestPath = Annotated[str, AfterValidator(request_path)]
 
 

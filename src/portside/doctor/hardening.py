@@ -5,10 +5,8 @@ also the oracle of setup's tests."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from dataclasses import dataclass
 
 from portside.doctor import Finding
 from portside.doctor.hardening_messages import HARDENING
@@ -17,7 +15,8 @@ from portside.server.facts import BaseFacts, gather_base
 from portside.server.fail2ban import JAIL
 from portside.server.firewall import RULES, TABLE, docker_present
 from portside.server.host import Host, LocalHost, read_file
-from portside.server.plan import SETTINGS
+from portside.server.model import Settings
+from portside.server.plan import SETTINGS, recorded_settings
 from portside.server.sshd import DROPIN, effective
 from portside.server.units import SERVE, UNIT_DIR
 from portside.server.users import public_keys
@@ -27,27 +26,16 @@ OUTSIDE = "203.0.113.1"  # a documentation address: how sshd -T sees a login fro
 DOCKER_PACKAGES = ("docker-ce", "docker.io", "containerd.io", "containerd")
 
 
-@dataclass(frozen=True)
-class Expected:
-    user: str = "deploy"
-    service_user: str = "portside"
-    ssh_users: tuple[str, ...] = ("deploy",)
-    ports: tuple[int, ...] = (22, 80, 443)
-
-
-def expected(host: Host) -> Expected:
-    """What setup was asked for (its server.json), else its defaults."""
-    state = read_file(host, SETTINGS)
+def expected(host: Host) -> tuple[Settings, list[Finding]]:
+    """What setup was asked for (server/plan's one reader of its server.json), else setup's defaults; a record
+    that cannot be read is HS324 and the checks go on against the defaults."""
     try:
-        data = json.loads(state.content) if state else {}
-        return Expected(str(data.get("user", "deploy")), str(data.get("service_user", "portside")),
-                        tuple(map(str, data.get("ssh_users", ["deploy"]))), tuple(map(int, data.get("ports",
-                                                                                                 [22, 80, 443]))))
-    except (ValueError, TypeError):
-        return Expected()
+        return recorded_settings(host) or Settings(), []
+    except ValueError as exc:
+        return Settings(), [Finding("HS324", "warning", SETTINGS, str(exc).removeprefix(f"{SETTINGS}: "))]
 
 
-def check_sshd_effective(host: Host, exp: Expected) -> list[Finding]:
+def check_sshd_effective(host: Host, exp: Settings) -> list[Finding]:
     found: list[Finding] = []
     spec = f"host=outside,addr={OUTSIDE}"
     root, error = effective(host, spec=f"user=root,{spec}")
@@ -63,10 +51,10 @@ def check_sshd_effective(host: Host, exp: Expected) -> list[Finding]:
         if login.get(key, "yes") != "no":
             found.append(Finding("HS311", "error", where, f"{name} {login.get(key, 'yes')}"))
     allowed = set(login.get("allowusers", "").split())
-    if allowed != set(exp.ssh_users):
+    if allowed != set(exp.allowed_ssh_users):
         found.append(Finding("HS312", "warning", where,
                              f"AllowUsers is {' '.join(sorted(allowed)) or '(anyone)'}, expected "
-                             f"{' '.join(exp.ssh_users)}"))
+                             f"{' '.join(exp.allowed_ssh_users)}"))
     tries = login.get("maxauthtries", "6")
     if not tries.isdigit() or int(tries) > 3:
         found.append(Finding("HS312", "warning", where, f"MaxAuthTries {tries} (expected 3 or fewer)"))
@@ -88,7 +76,7 @@ def _ufw_ports(status: str) -> set[int]:
     return {int(p) for p in re.findall(r"^(\d+)(?:/tcp)?\s+ALLOW IN\s+Anywhere", status, re.M)}
 
 
-def check_firewall(host: Host, base: BaseFacts, exp: Expected, ssh_ports: set[int]) -> list[Finding]:
+def check_firewall(host: Host, base: BaseFacts, exp: Settings, ssh_ports: set[int]) -> list[Finding]:
     found: list[Finding] = []
     ufw = host.run(["ufw", "status", "verbose"]) if base.has("ufw") else None
     ufw_on = ufw is not None and "Status: active" in ufw.out and "deny (incoming)" in ufw.out
@@ -163,7 +151,7 @@ def check_fail2ban(host: Host, base: BaseFacts) -> list[Finding]:
     return found
 
 
-def check_units(host: Host, base: BaseFacts, exp: Expected) -> list[Finding]:
+def check_units(host: Host, base: BaseFacts, exp: Settings) -> list[Finding]:
     path = f"{UNIT_DIR}/{SERVE}"
     unit = read_file(host, path)
     if unit is None:
@@ -177,7 +165,7 @@ def check_units(host: Host, base: BaseFacts, exp: Expected) -> list[Finding]:
     return found
 
 
-def check_accounts(host: Host, base: BaseFacts, exp: Expected) -> list[Finding]:
+def check_accounts(host: Host, base: BaseFacts, exp: Settings) -> list[Finding]:
     found = []
     login = base.accounts.get(exp.user)
     if login is None:
@@ -190,7 +178,7 @@ def check_accounts(host: Host, base: BaseFacts, exp: Expected) -> list[Finding]:
     if service is not None and not service.shell.endswith(("nologin", "false")):
         found.append(Finding("HS320", "warning", "/etc/passwd", f"{exp.service_user} has a login shell "
                                                                 f"({service.shell})"))
-    for name in exp.ssh_users:
+    for name in exp.allowed_ssh_users:
         rules = host.run(["sudo", "-n", "-l", "-U", name]) if name in base.accounts and base.has("visudo") else None
         if rules is not None and re.search(r"NOPASSWD:\s*ALL\s*$", rules.out, re.M):
             found.append(Finding("HS321", "info", "sudo -l", name))
@@ -201,8 +189,8 @@ def check_hardening(on: Host | None = None) -> list[Finding]:
     """Every setup item, read-only. Locally the effective sshd and firewall settings need root."""
     host: Host = on or LocalHost()
     base = gather_base(host)
-    exp = expected(host)
-    findings = check_accounts(host, base, exp) + check_upgrades(host, base) + check_units(host, base, exp)
+    exp, findings = expected(host)
+    findings += check_accounts(host, base, exp) + check_upgrades(host, base) + check_units(host, base, exp)
     if isinstance(host, LocalHost) and os.geteuid() != 0:
         return findings + [Finding("HS323", "info", "sshd -T, nft", "sshd and firewall checks (not root)")]
     ssh_ports: set[int] = set()

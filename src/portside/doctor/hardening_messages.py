@@ -135,4 +135,14 @@ HARDENING: dict[str, dict[str, Text]] = {
                    "sshd와 방화벽의 실제 설정을 읽으려면 root 권한이 필요합니다.",
                    "'sudo portside doctor --live host'(또는 'sudo portside server check')로 실행하세요."),
     },
+    "HS324": {
+        "en": Text("The record of 'portside server setup' cannot be read: {detail}",
+                   "It says which accounts and ports setup was asked for; without it the host checks compare the "
+                   "server with setup's defaults, which may flag what you chose on purpose.",
+                   f"Run '{SETUP}' again with the options you used (it rewrites the record), or remove the file."),
+        "ko": Text("'portside server setup'의 기록을 읽을 수 없습니다: {detail}",
+                   "이 기록은 setup에 요청한 계정과 포트를 담고 있습니다. 기록이 없으면 호스트 검사가 setup의 기본값과 "
+                   "비교하므로 일부러 고른 설정도 문제로 표시될 수 있습니다.",
+                   f"사용했던 옵션으로 '{SETUP}'을 다시 실행하거나(기록을 다시 씁니다) 파일을 지우세요."),
+    },
 }

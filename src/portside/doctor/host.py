@@ -7,14 +7,12 @@ HOST_CHECKS is the list `portside doctor --live host` runs; more host checks joi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from portside.adapters import procnet
 from portside.doctor import Finding
 from portside.doctor.ports import DB_PORTS
-
-ALLOWED_PUBLIC = {22, 80, 443}
 
 
 def _listeners(proc: Path = Path("/proc/net")) -> list[tuple[str, int]]:
@@ -22,16 +20,27 @@ def _listeners(proc: Path = Path("/proc/net")) -> list[tuple[str, int]]:
     return [(item.address, item.port) for item in procnet.listeners(proc)]
 
 
-def check_listeners(listeners: list[tuple[str, int]] | None = None) -> list[Finding]:
-    """HS301 / PS104: anything listening on a non-loopback address other than 80, 443 and 22."""
-    import ipaddress
+def public_ports() -> tuple[int, ...]:
+    """The ports 'portside server setup' opened to the internet (its record), else setup's defaults (22, 80,
+    443). A record that cannot be read is HS324's finding (doctor/hardening.py); here the defaults apply."""
+    from portside.server.host import LocalHost
+    from portside.server.model import Settings
+    from portside.server.plan import recorded_settings
 
+    try:
+        return (recorded_settings(LocalHost()) or Settings()).ports
+    except ValueError:
+        return Settings().ports
+
+
+def check_listeners(listeners: list[tuple[str, int]] | None = None,
+                    allowed: Collection[int] | None = None) -> list[Finding]:
+    """HS301 / PS104: anything listening on a non-loopback address other than the ports setup opened."""
+    allowed = public_ports() if allowed is None else allowed
     found = []
     seen = set()
     for address, port in listeners if listeners is not None else _listeners():
-        ip = ipaddress.ip_address(address)
-        mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
-        if ip.is_loopback or (mapped and mapped.is_loopback) or port in ALLOWED_PUBLIC or (address, port) in seen:
+        if procnet.is_loopback(address) or port in allowed or (address, port) in seen:
             continue
         seen.add((address, port))
         where = f"socket {address}:{port}" if ":" not in address else f"socket [{address}]:{port}"
@@ -120,41 +129,23 @@ PRIVILEGED_OK = {"sshd", "nginx", "docker-proxy", "systemd", "systemd-resolve", 
                  "dhclient", "systemd-network", "containerd"}
 
 
-def _listener_processes() -> dict[int, tuple[str, int]]:
-    """port -> (process name, uid) of public listeners, from /proc."""
-    import os
-
-    inodes: dict[str, int] = {}
-    for table in ("tcp", "tcp6"):
-        try:
-            for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
-                fields = line.split()
-                address = fields[1].split(":")[0]
-                if fields[3] == "0A" and address not in ("0100007F", "00000000000000000000000001000000"):
-                    inodes[fields[9]] = int(fields[1].split(":")[1], 16)
-        except OSError:
-            continue
-    owners: dict[int, tuple[str, int]] = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    status = Path(f"/proc/{pid}/status").read_text()
-                    uid = int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1))  # type: ignore[union-attr]
-                    name = Path(f"/proc/{pid}/comm").read_text().strip()
-                    owners.setdefault(inodes[link[8:-1]], (name, uid))
-        except (OSError, AttributeError):
-            continue
-    return owners
+def _listener_processes(proc: Path = Path("/proc")) -> dict[int, procnet.SocketOwner]:
+    """port -> the process holding a public (not loopback) listener on it, from /proc."""
+    public = [item for item in procnet.listeners(proc / "net") if not item.loopback_only]
+    owners = procnet.socket_owners({item.inode for item in public}, proc)
+    found: dict[int, procnet.SocketOwner] = {}
+    for item in public:
+        if item.inode in owners:
+            found.setdefault(item.port, owners[item.inode])
+    return found
 
 
-def check_root_services(owners: dict[int, tuple[str, int]] | None = None) -> list[Finding]:
-    """HS305: a host service reachable from the network runs as root where it need not."""
+def check_root_services(owners: dict[int, procnet.SocketOwner] | None = None) -> list[Finding]:
+    """HS305: a host service reachable from the network runs as root (any of its uids 0) where it need not."""
     found = []
-    for port, (name, uid) in sorted((owners if owners is not None else _listener_processes()).items()):
-        if uid == 0 and name not in PRIVILEGED_OK:
-            found.append(Finding("HS305", "warning", f"socket *:{port}", f"{name} on port {port}"))
+    for port, owner in sorted((owners if owners is not None else _listener_processes()).items()):
+        if owner.is_root and owner.name not in PRIVILEGED_OK:
+            found.append(Finding("HS305", "warning", f"socket *:{port}", f"{owner.name} on port {port}"))
     return found
 
 

@@ -4,7 +4,6 @@ WebSocket upgrade), and this host through doctor/host.py. Read-only."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 import socket
 import ssl
 from collections.abc import Callable, Sequence
@@ -12,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from portside.adapters import probe
+from portside.core.config_values import is_local_name
 from portside.doctor import Finding
 from portside.doctor.host import (  # noqa: F401  (the host checks' old home: keep their imports working)
     HOST_CHECKS,
@@ -30,7 +30,7 @@ def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
               connect_to: str | None = None) -> list[Finding]:
     """UR401-UR406: redirect, certificate, HSTS, port 80, DNS, WebSocket upgrade of a running site."""
     parts = urlsplit(url if "://" in url else f"https://{url}")
-    host = parts.hostname or ""
+    host = parts.hostname or ""  # lower case, without brackets or port: the bare name is_local_name expects
     https_port = parts.port or 443
     http_port = http_port or (80 if https_port == 443 else None)
     found = []
@@ -46,7 +46,7 @@ def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
         r = probe.through_gateway(host, https_port, "/", tls=True, timeout=5, address=connect_to)
     else:
         r = probe.get(f"https://{host}:{https_port}/", ca, timeout=5)
-    if "strict-transport-security" not in r.headers and not re.match(r"^(localhost|127\.|\[::1\])", host):
+    if "strict-transport-security" not in r.headers and not is_local_name(host):
         found.append(Finding("UR403", "warning", f"https://{host}:{https_port}/", f"https://{host}:{https_port}/"))
     if ws_path:
         try:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from portside.core.config_values import is_local_name
 from portside.doctor import Finding
 from portside.doctor.repo import Repo
 
@@ -152,11 +153,17 @@ def catch_all(server: Directive) -> bool:
         named(block, "ssl_reject_handshake"))
 
 
+def _no_hsts_name(server_name: str) -> bool:
+    """A server_name portside's own gateway sends no HSTS for (core's rule, so NG208 and the gateway agree). nginx
+    writes an IPv6 address in brackets ('[::1]'), core wants it bare; '_' (the catch-all) is a single label."""
+    name = server_name.lower()
+    return is_local_name(name[1:-1] if name.startswith("[") and name.endswith("]") else name)
+
+
 def _hsts_and_redirect(conf: Conf, server: Directive, tls: bool, plain: bool) -> Iterator[Finding]:
     block = server["block"]
     names = [a for d in block if d["directive"] == "server_name" for a in d["args"]]
-    local = bool(names) and all(n in ("localhost", "127.0.0.1", "_", "[::1]") or n.endswith(".localhost")
-                                for n in names)
+    local = bool(names) and all(_no_hsts_name(n) for n in names)
     if tls and not local:
         hsts = [d for d in named(block, "add_header") if d["args"] and
                 d["args"][0].lower() == "strict-transport-security"]

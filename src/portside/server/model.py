@@ -4,8 +4,10 @@ files it owns. Pure: no I/O here."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 HEADER = "managed by portside (portside server setup); 'portside server setup --undo' removes it"
 STATE_DIR = "/var/lib/portside-server"  # root-only: what setup applied, so a rerun after a kill converges
@@ -28,6 +30,41 @@ class Settings:
     @property
     def allowed_ssh_users(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((self.user, *self.ssh_users)))
+
+    def to_json(self) -> str:
+        """What setup records in server.json: the settings 'doctor --live host' checks the server against."""
+        data = {"user": self.user, "service_user": self.service_user, "ssh_users": list(self.allowed_ssh_users),
+                "ports": list(self.ports), "sudo_all": self.sudo_all}
+        return json.dumps(data, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        """The one reader of to_json's text; a key it lacks keeps its default. Raises ValueError naming the key."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"not JSON ({exc}). Fix: run 'portside server setup' again to rewrite it") from None
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object. Fix: run 'portside server setup' again to rewrite it")
+        user = _field(data, "user", str, cls.user)
+        return cls(user=user, service_user=_field(data, "service_user", str, cls.service_user),
+                   ssh_users=tuple(n for n in _items(data, "ssh_users", str, ()) if n != user),
+                   ports=_items(data, "ports", int, cls.ports), sudo_all=_field(data, "sudo_all", bool, cls.sudo_all))
+
+
+def _field(data: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = data.get(key, default)
+    if type(value) is not kind:  # bool is an int to isinstance; a port of true is not a port
+        raise ValueError(f"{key}: expected a {kind.__name__}, got {value!r}. Fix: run 'portside server setup' again")
+    return value
+
+
+def _items(data: dict[str, Any], key: str, kind: type, default: tuple[Any, ...]) -> tuple[Any, ...]:
+    values = data.get(key, list(default))
+    if not isinstance(values, list) or any(type(v) is not kind for v in values):
+        raise ValueError(f"{key}: expected a list of {kind.__name__}, got {values!r}. "
+                         "Fix: run 'portside server setup' again")
+    return tuple(values)
 
 
 @dataclass(frozen=True)

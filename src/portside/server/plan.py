@@ -9,7 +9,6 @@ what differs from the server, so a second run plans nothing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 
 from portside.core.errors import EnvironmentProblem
@@ -68,17 +67,23 @@ def plan_packages(base: BaseFacts) -> Step:
                              Run(install, f"install {why}", APT_ENV)))
 
 
-def render_settings(s: Settings) -> str:
-    data = {"user": s.user, "service_user": s.service_user, "ssh_users": list(s.allowed_ssh_users),
-            "ports": list(s.ports), "sudo_all": s.sudo_all}
-    return json.dumps(data, indent=2) + "\n"
+def recorded_settings(host: Host) -> Settings | None:
+    """What the last setup on ``host`` was asked for (server.json), or None when setup has not run there.
+    A file Settings.from_json cannot read raises ValueError naming the file, the key and the fix."""
+    state = read_file(host, SETTINGS)
+    if state is None:
+        return None
+    try:
+        return Settings.from_json(state.content)
+    except ValueError as exc:
+        raise ValueError(f"{SETTINGS}: {exc}") from None
 
 
 def plan_settings(s: Settings, f: Facts) -> Step:
     actions: list[Action] = []
     if f.settings is None:
         actions.append(MakeDir(ETC, "755", "root", "root"))
-    text = render_settings(s)
+    text = s.to_json()
     if f.settings is None or f.settings.content != text:
         actions.append(WriteFile(SETTINGS, text, why="what setup was asked for ('doctor --live host' checks it)"))
     return Step("settings", tuple(actions))

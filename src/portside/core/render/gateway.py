@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from portside.core.config import PortsideConfig, TlsMode, _is_local_name
+from portside.core.config import PortsideConfig, TlsMode
+from portside.core.config_values import is_local_name, url_folder
 from portside.core.render.env import CspText, HeaderText, NginxText, QuotedText, checked, nginx_template
 
 NginxVersion = tuple[int, int, int]
@@ -69,8 +70,10 @@ def backend_paths(config: PortsideConfig) -> tuple[str, ...]:
     if config.backend is None:
         return ()
     for path in config.gateway.backend_paths:
-        if not re.fullmatch(r"/[A-Za-z0-9._~/-]*/", path) or path == "/":
-            raise ValueError(f"render_site: unsafe gateway.backend_paths entry {path!r}")
+        try:
+            url_folder(path)  # the same rule as portside.toml's, for a model built without validation
+        except ValueError as exc:
+            raise ValueError(f"render_site: gateway.backend_paths: {exc}") from None
     return config.gateway.backend_paths
 
 
@@ -115,7 +118,7 @@ def render_site(config: PortsideConfig, inputs: SiteInputs) -> str:
         backend=config.backend is not None,
         upstreams=inputs.upstreams if config.backend is not None else None,
         tls=tls,
-        hsts=tls and not _is_local_name(config.app.domain),
+        hsts=tls and not is_local_name(config.app.domain),
         csp=CspText(csp),
         http_port=inputs.http_port,
         https_port=inputs.https_port,
