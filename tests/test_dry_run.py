@@ -84,7 +84,7 @@ def open_dir() -> Iterator[Path]:
 
 
 def test_render_out_writes_the_site_up_writes(open_dir: Path) -> None:
-    from portside.adapters.gateway import private_main_file
+    from portside.adapters.gateway import _user_exists, private_main_file
     from portside.adapters.runtime import Replica
     from portside.core.gateway_choice import choose_gateway
     from portside.core.plan import build_plan
@@ -111,18 +111,8 @@ def test_render_out_writes_the_site_up_writes(open_dir: Path) -> None:
     main = (tmp_path / "out" / "nginx.conf").read_text()
     gateway = make_gateway(ctx, choice)
     assert main == private_main_file(gateway.prefix, choice.http_port, choice.https_port)  # type: ignore[attr-defined]
-    if os.geteuid() == 0 and _has_user("www-data"):  # as 'up' writes it when run as root (CI)
+    if os.geteuid() == 0 and _user_exists("www-data"):  # as 'up' writes it when run as root (CI)
         assert "user www-data;" in main, main[:300]
-
-
-def _has_user(name: str) -> bool:
-    import pwd
-
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
 
 
 def test_render_out_works_where_nginx_is_not_installed(tmp_path: Path) -> None:

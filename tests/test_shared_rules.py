@@ -195,3 +195,15 @@ def test_ports_setup_opened_are_not_flagged_as_public(monkeypatch: pytest.Monkey
     assert [f.where for f in found] == ["socket 0.0.0.0:9000"]
     monkeypatch.setattr(plan, "read_file", lambda host, path: None)
     assert public_ports() == Settings().ports == (22, 80, 443)
+
+
+def test_an_address_writes_an_ipv6_literal_in_brackets_and_leaves_out_default_ports() -> None:
+    """One rule for every URL portside prints or asks (app_url, doctor --live): 'https://::1:8443/' is no URL."""
+    from portside.core.gateway_choice import app_url, origin
+
+    assert app_url("2001:db8::10", 80, 443) == "https://[2001:db8::10]/"
+    assert app_url("::1", 8080, 8443) == "https://[::1]:8443/"
+    assert app_url("board.example.com", 80, None) == "http://board.example.com/"
+    assert app_url("localhost", 8080, None) == "http://localhost:8080/"
+    assert origin("wss", "board.example.com", 443) == "wss://board.example.com"
+    assert origin("http", "[::1]", 8080) == "http://[::1]:8080"

@@ -29,8 +29,14 @@ def choose_gateway(config: PortsideConfig, local: bool, http_port: int | None, h
     return GatewayChoice(SYSTEM, http_port or 80, (https_port or 443) if tls else None)
 
 
+def origin(scheme: str, host: str, port: int) -> str:
+    """'https://board.example.com', 'http://localhost:8080', 'https://[2001:db8::10]:8443': an IPv6 literal in
+    brackets, the scheme's default port left out."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    default = 443 if scheme in ("https", "wss") else 80
+    return f"{scheme}://{shown}{'' if port == default else f':{port}'}"
+
+
 def app_url(domain: str, http_port: int, https_port: int | None) -> str:
     """An app's address through its gateway, e.g. 'https://board.example.com/' or 'http://localhost:8080/'."""
-    if https_port:
-        return f"https://{domain}{'' if https_port == 443 else f':{https_port}'}/"
-    return f"http://{domain}{'' if http_port == 80 else f':{http_port}'}/"
+    return (origin("https", domain, https_port) if https_port else origin("http", domain, http_port)) + "/"

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from portside.adapters import probe
 from portside.core.config_values import is_local_name
+from portside.core.gateway_choice import origin
 from portside.doctor import Finding
 from portside.doctor.host import (  # noqa: F401  (the host checks' old home: keep their imports working)
     HOST_CHECKS,
@@ -38,6 +39,7 @@ def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
         found += _check_dns(host, resolve)
     if http_port:
         found += _check_redirect(host, http_port)
+    site = origin("https", host, https_port)
     certificate, connected = _check_certificate(host, https_port, ca, connect_to)
     found += certificate
     if not connected:
@@ -45,14 +47,14 @@ def check_url(url: str, ca: Path | None = None, ws_path: str | None = None,
     if connect_to:
         r = probe.through_gateway(host, https_port, "/", tls=True, timeout=5, address=connect_to)
     else:
-        r = probe.get(f"https://{host}:{https_port}/", ca, timeout=5)
+        r = probe.get(f"{site}/", ca, timeout=5)
     if "strict-transport-security" not in r.headers and not is_local_name(host):
-        found.append(Finding("UR403", "warning", f"https://{host}:{https_port}/", f"https://{host}:{https_port}/"))
+        found.append(Finding("UR403", "warning", f"{site}/", f"{site}/"))
     if ws_path:
         try:
-            probe.ws_echo(f"wss://{host}:{https_port}{ws_path}", "portside-doctor", ca, timeout=5)
+            probe.ws_echo(origin("wss", host, https_port) + ws_path, "portside-doctor", ca, timeout=5)
         except (OSError, ConnectionError) as exc:
-            found.append(Finding("UR406", "warning", f"wss://{host}:{https_port}{ws_path}",
+            found.append(Finding("UR406", "warning", origin("wss", host, https_port) + ws_path,
                                  f"{ws_path}: {exc}"))
     return found
 
@@ -73,7 +75,7 @@ def _check_dns(host: str, resolve: Callable[[str], set[str]] | None) -> list[Fin
 
 def _check_redirect(host: str, http_port: int) -> list[Finding]:
     """UR401: plain HTTP redirects to HTTPS; UR404: plain HTTP answers at all."""
-    plain = f"http://{host}/" if http_port == 80 else f"http://{host}:{http_port}/"
+    plain = origin("http", host, http_port) + "/"
     try:
         r = probe.get(plain, timeout=5)
     except OSError:
@@ -87,7 +89,7 @@ def _check_redirect(host: str, http_port: int) -> list[Finding]:
 def _check_certificate(host: str, https_port: int, ca: Path | None,
                        connect_to: str | None) -> tuple[list[Finding], bool]:
     """UR402: the certificate verifies for the host and does not expire within 14 days; whether TLS connected."""
-    where = f"https://{host}:{https_port}/"
+    where = origin("https", host, https_port) + "/"
     context = ssl.create_default_context(cafile=str(ca) if ca else None)
     try:
         with socket.create_connection((connect_to or host, https_port), timeout=5) as raw, \

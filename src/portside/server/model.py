@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from portside.core.config import SERVICE_PORT
+
 HEADER = "managed by portside (portside server setup); 'portside server setup --undo' removes it"
 STATE_DIR = "/var/lib/portside-server"  # root-only: what setup applied, so a rerun after a kill converges
 RUN_DIR = "/run/portside-setup"  # root-only scratch: the probe key and the staged sshd candidate
@@ -25,7 +27,7 @@ class Settings:
     sudo_all: bool = False  # let `user` run anything as root (root-equivalent; off by default)
     executable: str = "/usr/local/bin/portside"
     state_dir: str = "/var/lib/portside"
-    serve_port: int = 7077
+    serve_port: int = SERVICE_PORT
 
     @property
     def allowed_ssh_users(self) -> tuple[str, ...]:
