@@ -14,6 +14,7 @@ import dataclasses
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import docker
@@ -162,14 +163,16 @@ def reconcile_all(ctx: Context, store: Store,
             except (PortsideError, docker.errors.DockerException, OSError) as exc:
                 ctx.say(f"{record.name}: reconcile failed: {exc}")
                 continue
-            _record(states, record.name, state, views, notify, can_roll_back(ctx, store, record.name))
+            _record(states, record.name, state, views, notify, partial(can_roll_back, ctx, store, record.name))
     finally:
         client.close()
     return changes
 
 
 def _record(states: HealthStore, app: str, state: health.AppHealth, views: list[health.ReplicaView],
-            notify: Callable[[str, str, str, str], None] | None, earlier: bool) -> None:
+            notify: Callable[[str, str, str, str], None] | None, earlier: Callable[[], bool]) -> None:
+    """Record a change of the app's state and announce it (``earlier``: asked only then, whether a rollback
+    would find a release to go back to)."""
     previous = states.state(app)
     if previous is not None and previous[0] == state.state:
         return
@@ -182,7 +185,7 @@ def _record(states: HealthStore, app: str, state: health.AppHealth, views: list[
         if crashed:
             reason += "; " + ", ".join(f"{v.name} restarted {v.restarts}x" + (" (out of memory)" if v.oom_killed
                                                                               else "") for v in crashed)
-        if earlier:
+        if earlier():
             reason += f"; the previous release is one 'portside rollback {app}' away"
     states.event(app, state.state.lower(), reason)
     if notify is not None:
