@@ -10,7 +10,8 @@ import pytest
 
 from portside.adapters.locks import app_lock
 from portside.core.errors import LockHeld
-from portside.ops.context import Context, Paths
+from portside.core.paths import Paths
+from portside.ops.context import Context
 from portside.ops.supervise import Supervisor
 
 

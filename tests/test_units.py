@@ -19,8 +19,8 @@ import pytest
 
 from portside.adapters.gateway import PrivateGateway
 from portside.adapters.nginx import nginx_binary
+from portside.core.paths import Paths
 from portside.core.render.export import UnitInputs, render_units
-from portside.ops.context import Paths
 
 from .conftest import free_port
 

@@ -16,6 +16,7 @@ from typing import Any
 from portside.core.config import PortsideConfig, load_config
 from portside.core.errors import AppNotRegistered, ConfigError, StateTooNew
 from portside.core.gateway_choice import app_url
+from portside.core.paths import portside_dir
 from portside.core.rollback import ReleaseStatus
 
 # Every table portside keeps, as it was when versions began (migration 1): the apps, their releases and audit
@@ -144,11 +145,6 @@ NO_CONFIG = "{}"  # a release recorded before portside kept each release's confi
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def portside_dir(root: Path, app: str) -> Path:
-    """portside's own folder for an app in the state dir: its checkout of the repository, releases, certs, logs."""
-    return root / "apps" / app
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from rich.markup import escape
 from portside import __version__
 from portside.cli.debug_log import DebugLog
 from portside.core.errors import ConfigError, ExitStatus, PortsideError, disk_full
-from portside.ops.context import Context, Paths, default_state_dir, private_files
+from portside.core.paths import Paths
+from portside.ops.context import Context, default_state_dir, private_files
 
 HELP = f"""portside: from a frontend + backend repository to a live nginx gateway on one server.
 

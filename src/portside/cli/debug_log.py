@@ -13,7 +13,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.markup import escape
 
-from portside.ops.context import Paths
+from portside.core.paths import Paths
 
 LOGGER = "portside"  # the library logs its debug detail here (e.g. adapters.procs: every command it runs)
 

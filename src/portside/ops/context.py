@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from portside.adapters.store import portside_dir
+from portside.core.paths import Paths
 
 STATE_UMASK = 0o077
 """State is the owner's alone: folders 0700, files 0600. What nginx's workers must read (release site trees,
@@ -36,44 +36,6 @@ def default_state_dir() -> Path:
         return Path("/var/lib/portside")
     data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data_home) / "portside"
-
-
-@dataclass(frozen=True)
-class Paths:
-    root: Path
-
-    @property
-    def db(self) -> Path:
-        return self.root / "portside.db"
-
-    @property
-    def gateway(self) -> Path:
-        return self.root / "gateway"
-
-    @property
-    def acme_webroot(self) -> Path:
-        return self.root / "acme-webroot"
-
-    @property
-    def ca_dir(self) -> Path:
-        return self.root / "ca"
-
-    @property
-    def locks(self) -> Path:
-        return self.root / "locks"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    def app_dir(self, app: str) -> Path:
-        return portside_dir(self.root, app)
-
-    def release_dir(self, app: str, release: int) -> Path:
-        return self.app_dir(app) / "releases" / str(release)
-
-    def certs(self, app: str) -> Path:
-        return self.app_dir(app) / "certs"
 
 
 Say = Callable[[str], None]

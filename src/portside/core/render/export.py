@@ -7,6 +7,7 @@ from pathlib import Path
 
 from portside.core.config import SERVICE_PORT, PortsideConfig
 from portside.core.gateway_choice import app_url, choose_gateway
+from portside.core.paths import Paths
 from portside.core.render.env import template
 
 TARGETS = {"jenkins": "Jenkinsfile", "gitlab-ci": ".gitlab-ci.yml", "systemd": "portside.service and its companions"}
@@ -23,8 +24,8 @@ class UnitInputs:
 
     @property
     def gateway_prefix(self) -> Path:
-        """Where the private gateway lives (context.Paths.gateway: <state>/gateway)."""
-        return self.state_dir / "gateway"
+        """Where the private gateway lives (Paths.gateway)."""
+        return Paths(self.state_dir).gateway
 
 
 def render_units(inputs: UnitInputs = UnitInputs()) -> dict[str, str]:
