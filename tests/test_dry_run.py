@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,6 +69,36 @@ def test_a_dry_run_on_existing_state_changes_no_byte(args: tuple[str, ...], tmp_
     assert result.code == 0, result.text
     assert "release 4" in result.text  # the plan read the existing state
     assert _tree(state) == before
+
+
+def test_a_docker_that_does_not_answer_does_not_stall_the_plan(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live release's health is asked of Docker with a short timeout: a hung daemon means 'not healthy'
+    (the plan deploys), never a plan that waits minutes or fails with a trace."""
+    from portside.ops import facts
+
+    monkeypatch.undo()  # the real release_views: through the hung socket
+    monkeypatch.setattr(facts, "LOOK_SECONDS", 0.5)
+    state = tmp_path / "state"
+    config = load_config(EXAMPLE)
+    store = Store(state / "portside.db")
+    store.upsert_app("fullstack", EXAMPLE, "private", 8080, 8443)
+    store.save_release(Release(app="fullstack", number=3, created_at="2026-01-01T00:00:00+00:00",
+                               git_ref="abc", frontend_image=None, backend_image=None, env_hash="e",
+                               config_hash=config_hash(config), site_conf="# old\n", upstreams=("127.0.0.1:1",),
+                               status="live", config_json=config.model_dump_json()))
+    store.set_current("fullstack", 3)
+    store.close()
+    hung = socket.socket(socket.AF_UNIX)
+    hung.bind(str(tmp_path / "docker.sock"))
+    hung.listen(8)  # accepts connections, never answers
+    try:
+        result = cli("plan", EXAMPLE, "--local", "--state-dir", state,
+                     env={"DOCKER_HOST": f"unix://{tmp_path / 'docker.sock'}"})
+    finally:
+        hung.close()
+    assert result.code == 0, result.text
+    assert "release 4" in result.text and "unexpected" not in result.text
 
 
 def _without_replicas(text: str) -> str:

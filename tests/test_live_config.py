@@ -9,6 +9,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from portside.adapters.notify import notify_url
 from portside.adapters.store import NO_CONFIG, Release, Store
 from portside.core.config import load_config
@@ -102,3 +104,21 @@ def test_an_alert_promises_a_rollback_only_when_rollback_would_find_one(tmp_path
     store.set_current("fullstack", 2)
     shutil.rmtree(ctx.paths.release_dir("fullstack", 1))  # pruned files: nothing to go back to
     assert not can_roll_back(ctx, store, "fullstack")
+
+
+def test_an_app_with_nothing_live_has_no_certificate_row(tmp_path: Path) -> None:
+    ctx, store, _admin = _app(tmp_path)  # registered (e.g. after 'portside down'), no live release
+    assert cert_rows(ctx, store) == []
+
+
+def test_gateway_logs_are_read_without_nginx_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """'portside logs APP gateway' reads two files; it needs no nginx binary to know where they are."""
+    from portside.ops.lifecycle import stream_logs
+
+    ctx, store, _admin = _app(tmp_path)
+    logs = ctx.paths.gateway / "logs"
+    logs.mkdir(parents=True)
+    (logs / "error.log").write_text("e1\n")
+    (logs / "access.log").write_text("a1\n")
+    monkeypatch.setenv("PORTSIDE_NGINX", "/nonexistent/nginx")
+    assert list(stream_logs(ctx, "fullstack", "gateway", follow=False, tail=10)) == ["e1\n", "a1\n"]

@@ -25,6 +25,9 @@ def test_intact_needs_every_intended_replica_routable() -> None:
 
 
 class _Client:
+    def __init__(self, timeout: float = 300) -> None:
+        self.timeout = timeout
+
     def close(self) -> None:
         pass
 
@@ -59,7 +62,7 @@ def test_one_replica_short_is_not_healthy_although_its_upstream_lists_only_the_h
 def test_docker_not_answering_is_not_healthy(monkeypatch: pytest.MonkeyPatch) -> None:
     from portside.core.errors import EnvironmentProblem
 
-    def down() -> None:
+    def down(timeout: float = 300) -> None:
         raise EnvironmentProblem("Docker is not running.", fix="start it")
 
     monkeypatch.setattr(facts.runtime, "connect", down)

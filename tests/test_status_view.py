@@ -47,3 +47,11 @@ def test_relative_times_and_short_refs() -> None:
     assert ago("2026-12-01T11:59:30+00:00", NOW) == "30 s ago"
     assert ago("2026-11-29T12:00:00+00:00", NOW) == "2 d ago"
     assert short_ref("3f84a90c1d2e") == "3f84a90c1d" and short_ref("abc-dirty.1") == "abc+dirty"
+
+
+def test_a_missing_certificate_says_so_not_none_days() -> None:
+    item = {"name": "board", "state": "LIVE", "url": "https://b.example.com/", "gateway": "system", "reason": "",
+            "releases": [], "current_release": None, "probes": {}, "events": [],
+            "certificate": {"mode": "acme", "days_left": None, "last_error": None}}
+    text = "\n".join(app_lines(item))
+    assert "no certificate file" in text and "None" not in text, text

@@ -128,6 +128,14 @@ class _SiteGateway:
 PREFIX_MODES = {"": 0o711, "tmp": 0o711, "sites": 0o700, "logs": 0o700, "last-good": 0o700}
 
 
+SYSTEM_LOGS_DIR = Path("/var/log/nginx")  # Debian's and Ubuntu's nginx packages
+
+
+def private_logs_dir(prefix: Path) -> Path:
+    """Where the private gateway writes error.log and access.log (gateway.conf.j2: under its prefix)."""
+    return prefix / "logs"
+
+
 def private_main_file(prefix: Path, http_port: int, https_port: int | None) -> str:
     """The private gateway's nginx.conf, as 'up' writes it and 'render --out' shows it: run as root, its
     workers drop to www-data (where that user exists)."""
@@ -154,7 +162,7 @@ class PrivateGateway(_SiteGateway):
 
     @property
     def logs_dir(self) -> Path:
-        return self.prefix / "logs"  # gateway.conf.j2 writes its logs under its prefix
+        return private_logs_dir(self.prefix)
 
     @property
     def pid_file(self) -> Path:
@@ -256,7 +264,7 @@ class SystemGateway(_SiteGateway):
 
     @property
     def logs_dir(self) -> Path:
-        return Path("/var/log/nginx")  # Debian's and Ubuntu's packages
+        return SYSTEM_LOGS_DIR
 
     def prepare(self) -> list[str]:
         """Checks conf.d exists; adds catch-all servers unless the system nginx has its own default server."""

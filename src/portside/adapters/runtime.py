@@ -17,6 +17,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests
 from docker.models.containers import Container
 
 from portside.adapters import procnet, uids
@@ -32,17 +33,19 @@ LABEL_ROLE = "portside.role"
 TMPFS_TMP = "rw,noexec,nosuid,nodev,size=64m"  # the one writable place of a read-only backend
 
 
-def connect() -> docker.DockerClient:
+def connect(timeout: float = 300) -> docker.DockerClient:
+    """A client of the Docker Engine that has answered a ping. ``timeout`` bounds every call on it (a build
+    needs minutes; a quick look, seconds). A daemon that does not answer is an EnvironmentProblem."""
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     if host.startswith("unix://") and not Path(host.removeprefix("unix://")).exists():
         raise EnvironmentProblem(f"Docker is not running: no Docker socket at {host.removeprefix('unix://')}.",
                                  fix=START_DOCKER)
     client = None
     try:
-        client = docker.from_env(timeout=300)
+        client = docker.from_env(timeout=timeout)
         client.ping()
         return client
-    except docker.errors.DockerException as exc:
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         if client is not None:
             client.close()
         raise EnvironmentProblem(f"Docker is not running or not reachable ({short_error(exc)}).",

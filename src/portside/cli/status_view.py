@@ -61,7 +61,8 @@ def app_lines(item: dict[str, Any], now: dt.datetime | None = None) -> list[str]
                 lines.append(f"           {', '.join(extra)}")
     cert = item.get("certificate")
     if cert:
-        text = f"{cert['mode']}, {cert['days_left']} days left"
+        left = cert["days_left"]
+        text = f"{cert['mode']}, " + (f"{left} days left" if left is not None else "[red]no certificate file[/]")
         if cert.get("last_error"):
             text += f" [red]renewal failing: {escape(str(cert['last_error']))}[/]"
         lines.append(f"  cert     {text}")

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import docker.errors
+import requests
+
 from portside.adapters import runtime
 from portside.adapters.git import source_ref
 from portside.adapters.nginx import nginx_version
@@ -56,20 +59,26 @@ def mask_secrets(text: str, config: PortsideConfig, admin_dir: Path) -> str:
     return mask(text, secret_values(config, admin_dir))
 
 
+LOOK_SECONDS = 5.0  # how long planning waits for Docker to say which replicas run
+
+
 def release_healthy(config: PortsideConfig, release: Release | None) -> bool:
     """The live release runs every replica ``config`` asks for, each healthy (core.health.release_intact), as
     Docker and the replicas' own health paths say: the same observation as the reconciler's and 'status''s.
-    Docker not answering counts as not healthy (the deploy that follows says how to start it)."""
+    Docker not answering within LOOK_SECONDS counts as not healthy: 'plan' still answers at once, and the
+    deploy that follows says how to start Docker."""
     if release is None:
         return False
     if config.backend is None:
         return True
     try:
-        client = runtime.connect()
+        client = runtime.connect(timeout=LOOK_SECONDS)
     except EnvironmentProblem:
         return False
     try:
         views = release_views(client, release.app, release.number, config.backend.health_path)
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        return False
     finally:
         client.close()
     return health.release_intact(config.backend.replicas, views)

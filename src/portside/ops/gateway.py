@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from portside.adapters.gateway import Gateway, PrivateGateway, SystemGateway
+from portside.adapters.gateway import (
+    SYSTEM_LOGS_DIR,
+    Gateway,
+    PrivateGateway,
+    SystemGateway,
+    private_logs_dir,
+)
 from portside.adapters.store import AppRecord, Store
 from portside.core.gateway_choice import PRIVATE, GatewayChoice
 from portside.ops.context import Context
@@ -23,6 +29,11 @@ def private_gateway(ctx: Context, http_port: int, https_port: int | None) -> Pri
     gateway = make_gateway(ctx, GatewayChoice(PRIVATE, http_port, https_port))
     assert isinstance(gateway, PrivateGateway)
     return gateway
+
+
+def gateway_logs_dir(ctx: Context, mode: str) -> Path:
+    """Where an app's gateway logs are (no nginx needed to say so: 'portside logs' reads them as files)."""
+    return private_logs_dir(ctx.paths.gateway) if mode == PRIVATE else SYSTEM_LOGS_DIR
 
 
 def private_gateway_apps(store: Store) -> list[AppRecord]:

@@ -15,7 +15,7 @@ from portside.core.errors import ConfigError, EnvironmentProblem
 from portside.core.gateway_choice import GatewayChoice
 from portside.ops.context import Context
 from portside.ops.facts import deployed_config
-from portside.ops.gateway import make_gateway, private_gateway, private_gateway_apps
+from portside.ops.gateway import gateway_logs_dir, make_gateway, private_gateway, private_gateway_apps
 
 
 def _gateway(ctx: Context, record: AppRecord) -> Gateway:
@@ -134,7 +134,7 @@ def stream_logs(ctx: Context, name: str, component: str, follow: bool, tail: int
     store = Store(ctx.paths.db)
     record = store.registered(name)
     if component == "gateway":
-        base = _gateway(ctx, record).logs_dir
+        base = gateway_logs_dir(ctx, record.gateway_mode)
         yield from _tail_file(base / "error.log", tail, False)
         yield from _tail_file(base / "access.log", tail, follow)
     elif component == "frontend":

@@ -105,6 +105,8 @@ def cert_rows(ctx: Context, store: Store) -> list[dict[str, Any]]:
     """For 'portside certs' and 'status': every app's certificate, expiry, next renewal, last failure."""
     rows = []
     for record in store.apps():
+        if record.current_release is None:
+            continue  # nothing served: its certificate is looked at again when it is deployed
         config = deployed_config(store, record)
         if config is None or config.tls.mode is TlsMode.off:
             continue
