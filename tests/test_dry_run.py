@@ -48,9 +48,8 @@ def test_a_dry_run_on_a_fresh_state_dir_creates_nothing(args: tuple[str, ...], t
     assert not state.exists()
 
 
-@pytest.mark.parametrize("args", DRY)
-def test_a_dry_run_on_existing_state_changes_no_byte(args: tuple[str, ...], tmp_path: Path) -> None:
-    state = tmp_path / "state"
+def _live_release(state: Path) -> None:
+    """The example registered here with release 3 live (its config recorded)."""
     config = load_config(EXAMPLE)
     store = Store(state / "portside.db")
     store.upsert_app("fullstack", EXAMPLE, "private", 8080, 8443)
@@ -60,6 +59,12 @@ def test_a_dry_run_on_existing_state_changes_no_byte(args: tuple[str, ...], tmp_
                                status="live", config_json=config.model_dump_json()))
     store.set_current("fullstack", 3)
     store.close()
+
+
+@pytest.mark.parametrize("args", DRY)
+def test_a_dry_run_on_existing_state_changes_no_byte(args: tuple[str, ...], tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    _live_release(state)
     site = state / "gateway" / "sites" / "fullstack.conf"
     site.parent.mkdir(parents=True)
     site.write_text("# the live site\n")
@@ -80,15 +85,7 @@ def test_a_docker_that_does_not_answer_does_not_stall_the_plan(tmp_path: Path,
     monkeypatch.undo()  # the real release_views: through the hung socket
     monkeypatch.setattr(facts, "LOOK_SECONDS", 0.5)
     state = tmp_path / "state"
-    config = load_config(EXAMPLE)
-    store = Store(state / "portside.db")
-    store.upsert_app("fullstack", EXAMPLE, "private", 8080, 8443)
-    store.save_release(Release(app="fullstack", number=3, created_at="2026-01-01T00:00:00+00:00",
-                               git_ref="abc", frontend_image=None, backend_image=None, env_hash="e",
-                               config_hash=config_hash(config), site_conf="# old\n", upstreams=("127.0.0.1:1",),
-                               status="live", config_json=config.model_dump_json()))
-    store.set_current("fullstack", 3)
-    store.close()
+    _live_release(state)
     hung = socket.socket(socket.AF_UNIX)
     hung.bind(str(tmp_path / "docker.sock"))
     hung.listen(8)  # accepts connections, never answers
