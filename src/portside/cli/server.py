@@ -109,7 +109,7 @@ def setup(
     Run it again at any time: it changes only what differs ('0 changes' when all is in place).
     """
     from portside.core.errors import ConfigError
-    from portside.server.model import USER_NAME, Settings
+    from portside.server.model import PUBLIC_PORTS, USER_NAME, Settings
 
     def go() -> None:
         for name in (user, *(allow_ssh_user or [])):
@@ -119,7 +119,7 @@ def setup(
         if remove_users and not undo:
             raise ConfigError(["--remove-users: only with --undo. Fix: portside server setup --undo --remove-users"])
         settings = Settings(user=user, ssh_keys=_read_keys(ssh_key or []), ssh_users=tuple(allow_ssh_user or ()),
-                            ports=tuple(port or (22, 80, 443)), sudo_all=sudo_all, executable=executable)
+                            ports=tuple(port or PUBLIC_PORTS), sudo_all=sudo_all, executable=executable)
         started = time.monotonic()
         with _connected(ssh, identity, ssh_port) as host:
             changes = _undo(host, settings, dry_run, remove_users) if undo else _setup(host, settings, dry_run)

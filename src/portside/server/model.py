@@ -11,6 +11,7 @@ from typing import Any
 
 from portside.core.config import SERVICE_PORT
 
+PUBLIC_PORTS = (22, 80, 443)  # SSH, and the gateway's HTTP and HTTPS: all a server shows the internet
 HEADER = "managed by portside (portside server setup); 'portside server setup --undo' removes it"
 STATE_DIR = "/var/lib/portside-server"  # root-only: what setup applied, so a rerun after a kill converges
 RUN_DIR = "/run/portside-setup"  # root-only scratch: the probe key and the staged sshd candidate
@@ -23,7 +24,7 @@ class Settings:
     service_user: str = "portside"  # runs 'portside serve'; no shell
     ssh_keys: tuple[str, ...] = ()  # public key lines for the login account
     ssh_users: tuple[str, ...] = ()  # more accounts that keep SSH access (besides `user`)
-    ports: tuple[int, ...] = (22, 80, 443)  # open to the internet
+    ports: tuple[int, ...] = PUBLIC_PORTS  # open to the internet
     sudo_all: bool = False  # let `user` run anything as root (root-equivalent; off by default)
     executable: str = "/usr/local/bin/portside"
     state_dir: str = "/var/lib/portside"
