@@ -11,7 +11,7 @@ from typing import Any
 
 from portside.adapters.acme import read_cert
 from portside.adapters.notify import notify_url
-from portside.adapters.store import Store, now
+from portside.adapters.store import AppRecord, Store, now
 from portside.core.config import TlsMode
 from portside.core.errors import PortsideError
 from portside.core.gateway_choice import GatewayChoice
@@ -75,25 +75,32 @@ def renew_app(ctx: Context, store: Store, app: str, force: bool = False,
         gateway.config_test()
         gateway.reload()  # same file paths, new contents: a reload serves the new certificate, no restart
     except PortsideError as exc:
-        state["failures"] += 1
-        state["last_error"] = exc.message
-        state["next_attempt"] = clock() + min(BACKOFF_FIRST * 2 ** (state["failures"] - 1), BACKOFF_MAX)
-        _save(store, state)
-        store.audit(app, "renew", ", ".join(names), f"failed: {exc.message}")
-        url = notify_url(record)
-        if url:
-            from portside.adapters.notify import chat
-
-            try:
-                chat(url, f":warning: {app}: certificate renewal failed "
-                     f"({state['failures']} in a row): {exc.message} The current certificate is still served.")
-            except OSError:
-                pass
-        return RenewResult(app, "failed", f"{exc.message} The current certificate keeps being served.")
+        return _failed(store, record, names, state, exc, clock)
     state.update(failures=0, last_error=None, next_attempt=0.0, last_renewed=now())
     _save(store, state)
     store.audit(app, "renew", ", ".join(names), "ok")
     return RenewResult(app, "renewed", f"new certificate for {', '.join(names)} is being served")
+
+
+def _failed(store: Store, record: AppRecord, names: tuple[str, ...], state: dict[str, Any], exc: PortsideError,
+            clock: Callable[[], float]) -> RenewResult:
+    """Back off (doubling, up to BACKOFF_MAX), record it, and say so in the chat; the current certificate stays."""
+    app = record.name
+    state["failures"] += 1
+    state["last_error"] = exc.message
+    state["next_attempt"] = clock() + min(BACKOFF_FIRST * 2 ** (state["failures"] - 1), BACKOFF_MAX)
+    _save(store, state)
+    store.audit(app, "renew", ", ".join(names), f"failed: {exc.message}")
+    url = notify_url(record)
+    if url:
+        from portside.adapters.notify import chat
+
+        try:
+            chat(url, f":warning: {app}: certificate renewal failed "
+                 f"({state['failures']} in a row): {exc.message} The current certificate is still served.")
+        except OSError:
+            pass
+    return RenewResult(app, "failed", f"{exc.message} The current certificate keeps being served.")
 
 
 def renew_all(ctx: Context, store: Store, force: bool = False) -> list[RenewResult]:
