@@ -23,7 +23,6 @@ from portside.adapters.store import AppRecord, Store
 from portside.core import health
 from portside.core.errors import PortsideError
 
-APP_STATES = health.STATES
 GITLAB_STATE = {"running": "running", "success": "success", "failed": "failed", "queued": "pending"}
 GITHUB_STATE = {"running": "pending", "success": "success", "failed": "failure", "queued": "pending"}
 
@@ -107,7 +106,7 @@ def app_changed(db: Path, app: str, old: str, new: str, reason: str) -> None:
         if not url:
             return
         icon = ":white_check_mark:" if new == health.LIVE else ":rotating_light:" if new == health.DOWN else ":warning:"
-        text = f"{app} is {new} (was {old}): {reason}" if new in APP_STATES else f"{app}: {reason}"  # e.g. an OOM
+        text = f"{app} is {new} (was {old}): {reason}" if new in health.STATES else f"{app}: {reason}"  # e.g. an OOM
         try:
             chat(url, f"{icon} {text}")
         except OSError as exc:

@@ -74,7 +74,6 @@ class Deployer:
         self.app_dir = app_dir
         self.facts = facts
         self.gateway = gateway
-        self.say = ctx.say
         self.offline = offline
         self.progress = progress or (lambda _line: None)
         self.rollback = rollback
@@ -101,14 +100,14 @@ class Deployer:
         app = self.config.app.name
         verb = "rollback" if self.rollback else "up"
         if plan.is_noop:
-            self.say(plan.actions[0].describe())
+            self.ctx.say(plan.actions[0].describe())
             self.store.audit(app, "up", f"release {plan.release} unchanged", "ok")
             return self.run
         started = time.monotonic()
         try:
             for action in plan.actions:
                 self.before_action(action)
-                self.say(action.describe())
+                self.ctx.say(action.describe())
                 self._do(action, plan)
                 if isinstance(action, Verify):
                     self.live_after = time.monotonic() - started
@@ -123,7 +122,7 @@ class Deployer:
             try:
                 self.store.audit(app, verb, f"release {plan.release} ({plan.ref})", f"failed: {result}")
             except (sqlite3.Error, OSError) as lost:  # e.g. that disk is full too: the first error is the news
-                self.say(f"note: the audit record of this failure was not written ({lost})")
+                self.ctx.say(f"note: the audit record of this failure was not written ({lost})")
             if full is not None:
                 raise full from exc
             raise
@@ -141,7 +140,7 @@ class Deployer:
     def _preflight(self, action: Preflight, plan: Plan) -> None:
         assert self.client is not None  # connects, or says how to start Docker
         for note in self.gateway.prepare():  # the main file; free ports; catch-all servers
-            self.say(f"note: {note}")
+            self.ctx.say(f"note: {note}")
         self.ctx.paths.root.mkdir(parents=True, exist_ok=True)
         make_traversable(self.ctx.paths.root, self.ctx.paths.root)
 
@@ -154,7 +153,7 @@ class Deployer:
                                                          self.run.bases.get(action.base_kind), self.progress)
 
     def _check_image_user(self, action: CheckImageUser, plan: Plan) -> None:
-        build.check_image_user(self.client, action, self.say)
+        build.check_image_user(self.client, action, self.ctx.say)
 
     def _run_tests(self, action: RunTests, plan: Plan) -> None:
         build.run_tests(self.client, self.ctx, self.config, self.app_dir, action, plan)
@@ -182,7 +181,7 @@ class Deployer:
         check = images.health_check(self.client, action.tag, action.port, backend.health_path,
                                      backend.health_timeout)
         if check is None:
-            self.say("  note: the image has no curl, wget, python3 or node for Docker's health check; "
+            self.ctx.say("  note: the image has no curl, wget, python3 or node for Docker's health check; "
                      "portside probes the replicas from the host instead")
         ports = runtime.allocate_ports(self.client, action.count)
         for index in range(action.count):
@@ -208,13 +207,13 @@ class Deployer:
                 self.run.replicas.clear()
                 raise
             if note:
-                self.say(note)
-            self.say(f"  {replica.name} on 127.0.0.1:{replica.host_port}")
+                self.ctx.say(note)
+            self.ctx.say(f"  {replica.name} on 127.0.0.1:{replica.host_port}")
 
     def _health_check(self, action: HealthCheck, plan: Plan) -> None:
         for replica in self.run.replicas:
             runtime.wait_healthy(self.client, replica, action.path, action.timeout)
-            self.say(f"  {replica.name} healthy")
+            self.ctx.say(f"  {replica.name} healthy")
 
     def _switch_gateway(self, action: SwitchGateway, plan: Plan) -> None:
         text = self.render(plan)
@@ -227,7 +226,7 @@ class Deployer:
             try:
                 self.gateway.restore_site(plan.app)
             except (OSError, PortsideError) as exc:
-                self.say(f"WARNING: the gateway serves release {plan.release}, which was not recorded, and the "
+                self.ctx.say(f"WARNING: the gateway serves release {plan.release}, which was not recorded, and the "
                          f"previous site could not be put back ({exc}); run 'portside up' again once this is fixed")
             raise
         self.run.switched = True
@@ -259,7 +258,7 @@ class Deployer:
             if not 200 <= status < 400:
                 failures.append(f"{path}: HTTP {status}")
         if not failures:
-            self.say(f"  verified {len(action.paths)} path(s) through the gateway")
+            self.ctx.say(f"  verified {len(action.paths)} path(s) through the gateway")
             return
         back = self._switch_back(plan)
         raise DeployError(f"verification through the gateway failed ({'; '.join(failures)}); {back}.",
@@ -290,7 +289,7 @@ class Deployer:
             if service_running(self.ctx):
                 drain.hand_over(self.store, running, plan.app, action.release, action.drain_seconds)
                 runtime.stop_containers([c for c in old if c.status != "running"])
-                self.say(f"  release {action.release} drains for {action.drain_seconds}s in portside serve "
+                self.ctx.say(f"  release {action.release} drains for {action.drain_seconds}s in portside serve "
                          "('portside status' shows its replicas as draining)")
                 return
             self.progress(f"draining release {action.release} for {action.drain_seconds}s (the new release is "
@@ -338,7 +337,7 @@ class Deployer:
         if self.run.switched:
             return  # live (or already switched back by _Verify); later failures do not undo it
         if self.run.replicas:
-            self.say(f"removing the {len(self.run.replicas)} new replica(s); the previous release keeps serving")
+            self.ctx.say(f"removing the {len(self.run.replicas)} new replica(s); the previous release keeps serving")
             self._remove_new_replicas()
         if not self.rollback:
             shutil.rmtree(self.facts.release_dir, ignore_errors=True)

@@ -23,7 +23,6 @@ class Worker:
                  renew_seconds: float = 3600) -> None:
         self.ctx = ctx
         self.renew_seconds = renew_seconds
-        self.say = ctx.say
         self.poll = poll_seconds
         self.sweep_seconds = sweep_seconds
         self.wake = threading.Event()
@@ -54,9 +53,9 @@ class Worker:
                     # orphans can appear after the start-up sweep, so sweep again while idle.
                     try:
                         for name in clean_orphans(self.ctx, store):
-                            self.say(f"removed orphaned container {name}")
+                            self.ctx.say(f"removed orphaned container {name}")
                     except Exception as exc:  # noqa: BLE001 - the worker must outlive a failed sweep
-                        self.say(f"orphan sweep failed: {exc!r}")
+                        self.ctx.say(f"orphan sweep failed: {exc!r}")
                     last_sweep = time.monotonic()
                 self.wake.wait(self.poll)
                 self.wake.clear()
@@ -64,7 +63,7 @@ class Worker:
             try:
                 run_pipeline(self.ctx, store, pipelines, pipeline, notify=notifier.pipeline_changed)
             except Exception as exc:  # noqa: BLE001 - run_pipeline records failures; this is a last resort
-                self.say(f"pipeline {pipeline.id} crashed: {exc!r}")
+                self.ctx.say(f"pipeline {pipeline.id} crashed: {exc!r}")
 
 
     def _renew(self, store: Store) -> None:
@@ -73,9 +72,9 @@ class Worker:
         try:
             for result in renew_all(self.ctx, store):
                 if result.outcome in ("renewed", "failed"):
-                    self.say(f"certificate {result.app}: {result.outcome}: {result.detail}")
+                    self.ctx.say(f"certificate {result.app}: {result.outcome}: {result.detail}")
         except Exception as exc:  # noqa: BLE001 - the worker must outlive a failed renewal round
-            self.say(f"renewal round failed: {exc!r}")
+            self.ctx.say(f"renewal round failed: {exc!r}")
 
 
 def ensure_admin_token(ctx: Context) -> str:

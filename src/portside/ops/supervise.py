@@ -26,7 +26,7 @@ WATCHED = ("start", "die", "oom", "health_status: healthy", "health_status: unhe
 class Supervisor:
     def __init__(self, ctx: Context, notify: Callable[[str, str, str, str], None],
                  period: float = 10.0, gateway_period: float = 2.0, supervise_gateway: bool = True) -> None:
-        self.ctx, self.say, self.notify = ctx, ctx.say, notify
+        self.ctx, self.notify = ctx, notify
         self.period, self.gateway_period = period, gateway_period
         self.supervise_gateway = supervise_gateway
         self.dirty: set[str] = set()
@@ -88,7 +88,7 @@ class Supervisor:
             try:
                 detail = f"{attributes.get('name')} was killed for exceeding its memory limit; Docker restarts it"
                 HealthStore(store).event(app, "oom", detail)
-                self.say(f"{app}: {detail}")
+                self.ctx.say(f"{app}: {detail}")
                 self.notify(app, "oom", "oom", detail)
             finally:
                 store.close()
@@ -130,7 +130,7 @@ class Supervisor:
         except Exception as exc:  # noqa: BLE001 - the supervisor must outlive one failed pass
             if repr(exc) != self.failing:  # said once, not every second while Docker is down
                 self.failing = repr(exc)
-                self.say(f"reconcile pass failed: {exc!r}; trying again on the next round")
+                self.ctx.say(f"reconcile pass failed: {exc!r}; trying again on the next round")
             return self.unsettled
         finally:
             store.close()
@@ -141,7 +141,7 @@ class Supervisor:
         client = runtime.connect()
         try:
             for name in stop_due(self.ctx, store, client):
-                self.say(f"drained and stopped {name}")
+                self.ctx.say(f"drained and stopped {name}")
         finally:
             client.close()
 
@@ -159,8 +159,8 @@ class Supervisor:
             return
         try:
             gateway.reload()  # starts the master (after nginx -t) when none runs
-            self.say("the private gateway's nginx had stopped; started it again")
+            self.ctx.say("the private gateway's nginx had stopped; started it again")
             self.notify(apps[0].name, "gateway down", "gateway restarted",
                         "the private gateway's nginx had stopped; portside serve started it again")
         except Exception as exc:  # noqa: BLE001 - report, retry on the next round
-            self.say(f"could not restart the private gateway: {exc}")
+            self.ctx.say(f"could not restart the private gateway: {exc}")
